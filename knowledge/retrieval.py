@@ -1,0 +1,187 @@
+"""Hybrid, gated retrieval over one tenant's knowledge.
+
+``search`` runs dense search (the embedder + the vector store, with the gating filter
+inside the query) and BM25 (masked by the same gate), fuses the two rankings by
+reciprocal rank, re-checks every result against the catalog and its gate, and
+returns the best ``k``. The catalog snapshot (chunk texts, gates, the BM25 index) is
+cached per worker and rebuilt when the tenant's catalog revision moves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import structlog
+
+from knowledge.catalog import Catalog, CatalogChunk
+from knowledge.embedders.base import Embedder
+from knowledge.gating import OPEN_GATE, Asker, GateProfile, allowed_gate_ids
+from knowledge.lexical import LexicalIndex
+from knowledge.stores.base import VectorStore
+from knowledge.types import KINDS, Kind, MetadataFilter, SearchHit
+from npc_engine.errors import InvalidInputError
+
+__all__ = ["KnowledgeBase", "collection_name"]
+
+log = structlog.get_logger("npc_engine.knowledge")
+
+RRF_K = 60
+
+
+def collection_name(tenant: str, embedder_id: str) -> str:
+    """One vector collection per (tenant, embedder): vectors of two models never mix."""
+    return f"kb-{tenant}-{embedder_id}".replace("_", "-")
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    revision: int
+    chunks: list[CatalogChunk]
+    by_id: dict[str, int]
+    kinds: np.ndarray  # kind per chunk (object array)
+    gates: np.ndarray  # gate id per chunk
+    profiles: dict[str, GateProfile]
+    lexical: LexicalIndex
+
+
+class KnowledgeBase:
+    """One tenant's knowledge: ingest writes through it, retrieval reads through it."""
+
+    def __init__(
+        self,
+        *,
+        tenant: str,
+        embedder: Embedder,
+        vectors: VectorStore,
+        catalog: Catalog,
+        dense_weight: float = 1.0,
+        lexical_weight: float = 1.0,
+    ) -> None:
+        self.tenant = tenant
+        self.embedder = embedder
+        self.vectors = vectors
+        self.catalog = catalog
+        self.collection = collection_name(tenant, embedder.id)
+        self.dense_weight = dense_weight
+        self.lexical_weight = lexical_weight
+        self._snapshot: _Snapshot | None = None
+        self._lock = asyncio.Lock()
+
+    async def snapshot(self) -> _Snapshot:
+        revision = await self.catalog.revision(self.tenant)
+        snap = self._snapshot
+        if snap is not None and snap.revision == revision:
+            return snap
+        async with self._lock:
+            if self._snapshot is not None and self._snapshot.revision == revision:
+                return self._snapshot
+            chunks = await self.catalog.load_chunks(self.tenant)
+            profiles = {p.gate_id: p for p in await self.catalog.gate_profiles(self.tenant)}
+            profiles.setdefault(OPEN_GATE.gate_id, OPEN_GATE)
+            lexical = await asyncio.to_thread(LexicalIndex, [c.text for c in chunks])
+            self._snapshot = _Snapshot(
+                revision=revision,
+                chunks=chunks,
+                by_id={c.chunk_id: i for i, c in enumerate(chunks)},
+                kinds=np.asarray([c.kind for c in chunks], dtype=object),
+                gates=np.asarray([c.gate_id for c in chunks], dtype=object),
+                profiles=profiles,
+                lexical=lexical,
+            )
+            log.debug("kb.snapshot", tenant=self.tenant, revision=revision, chunks=len(chunks))
+            return self._snapshot
+
+    def invalidate(self) -> None:
+        self._snapshot = None
+
+    async def search(
+        self,
+        query: str,
+        *,
+        kinds: Sequence[Kind] = ("lore",),
+        asker: Asker | None = None,
+        k: int = 5,
+        candidates: int = 40,
+        dedupe_sources: bool = False,
+        query_vector: np.ndarray | None = None,
+    ) -> list[SearchHit]:
+        """Best ``k`` chunks the asker may know, for ``query``.
+
+        Lore is gated by ``asker`` (no asker: only ungated lore). FAQ entries and tickets
+        are open to every persona of the tenant. With ``dedupe_sources`` only the best
+        chunk of each source document is kept.
+        """
+        if not query or not query.strip():
+            raise InvalidInputError("the search query is empty; pass the player's words")
+        bad = [kind for kind in kinds if kind not in KINDS]
+        if bad or not kinds:
+            raise InvalidInputError(f"unknown kind(s) {bad}; use some of {list(KINDS)}")
+        snap = await self.snapshot()
+        allowed = self._allowed(snap, asker)
+        where = MetadataFilter(
+            equals={"tenant": self.tenant}, one_of={"kind": tuple(kinds), "gate_id": allowed}
+        )
+        if query_vector is None:
+            query_vector = (await self.embedder.embed([query], kind="query"))[0]
+        dense = await self.vectors.query(self.collection, query_vector.tolist(), k=candidates, where=where)
+        mask = np.isin(snap.kinds, list(kinds)) & np.isin(snap.gates, list(allowed))
+        lexical = snap.lexical.search(query, k=candidates, mask=mask)
+
+        fused: dict[str, dict[str, float | int | None]] = {}
+        for rank, hit in enumerate(dense, start=1):
+            entry = fused.setdefault(hit.id, {"score": 0.0, "dense": None, "drank": None, "lrank": None})
+            entry["score"] = float(entry["score"] or 0.0) + self.dense_weight / (RRF_K + rank)
+            entry["dense"], entry["drank"] = hit.score, rank
+        for rank, (index, _score) in enumerate(lexical, start=1):
+            chunk_id = snap.chunks[index].chunk_id
+            entry = fused.setdefault(chunk_id, {"score": 0.0, "dense": None, "drank": None, "lrank": None})
+            entry["score"] = float(entry["score"] or 0.0) + self.lexical_weight / (RRF_K + rank)
+            entry["lrank"] = rank
+
+        hits: list[SearchHit] = []
+        seen_sources: set[str] = set()
+        for chunk_id, entry in sorted(fused.items(), key=lambda kv: -float(kv[1]["score"] or 0.0)):
+            index = snap.by_id.get(chunk_id)
+            if index is None:
+                log.warning("kb.orphan_vector", tenant=self.tenant, chunk_id=chunk_id)
+                continue
+            chunk = snap.chunks[index]
+            profile = snap.profiles.get(chunk.gate_id)
+            if chunk.kind not in kinds or profile is None or not self._admits(profile, asker):
+                log.error("kb.gate_violation_blocked", tenant=self.tenant, chunk_id=chunk_id)
+                continue
+            if dedupe_sources and chunk.source_id in seen_sources:
+                continue
+            seen_sources.add(chunk.source_id)
+            hits.append(
+                SearchHit(
+                    chunk_id=chunk.chunk_id,
+                    source_id=chunk.source_id,
+                    kind=chunk.kind,
+                    title=chunk.title,
+                    text=chunk.text,
+                    score=float(entry["score"] or 0.0),
+                    dense_score=entry["dense"],  # type: ignore[arg-type]
+                    dense_rank=entry["drank"],  # type: ignore[arg-type]
+                    lexical_rank=entry["lrank"],  # type: ignore[arg-type]
+                    metadata=dict(chunk.metadata),
+                )
+            )
+            if len(hits) >= k:
+                break
+        return hits
+
+    @staticmethod
+    def _admits(profile: GateProfile, asker: Asker | None) -> bool:
+        if asker is None:
+            return profile == OPEN_GATE
+        return profile.admits(asker)
+
+    @staticmethod
+    def _allowed(snap: _Snapshot, asker: Asker | None) -> tuple[str, ...]:
+        if asker is None:
+            return (OPEN_GATE.gate_id,)
+        return allowed_gate_ids(snap.profiles.values(), asker)

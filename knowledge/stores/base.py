@@ -1,0 +1,32 @@
+"""The ``VectorStore`` seam: upsert, query with a metadata filter, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from knowledge.types import MetadataFilter, VectorHit, VectorRecord
+
+__all__ = ["VectorStore"]
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """Collections of vectors with flat scalar metadata; cosine similarity.
+
+    ``query`` applies ``where`` *inside* the search (never as a post-filter on a top-k),
+    returns at most ``k`` hits, best first. Unknown ids in ``delete`` are ignored.
+    Failures raise :class:`~npc_engine.errors.VectorStoreError`.
+    """
+
+    async def upsert(self, collection: str, records: Sequence[VectorRecord]) -> None: ...
+
+    async def query(
+        self, collection: str, vector: Sequence[float], *, k: int, where: MetadataFilter | None = None
+    ) -> list[VectorHit]: ...
+
+    async def delete(self, collection: str, ids: Sequence[str]) -> None: ...
+
+    async def count(self, collection: str) -> int: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,1 @@
+"""The ``npc-engine`` command line."""

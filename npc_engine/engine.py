@@ -1,0 +1,189 @@
+"""The ``Engine`` facade: one object that owns the backends and exposes the engine.
+
+Build it with :meth:`Engine.from_settings` (what the CLI and server do) or inject the
+backends directly (what tests do: ``HashEmbedder``, ``MemoryVectorStore``,
+``SqlStateStore("sqlite://")``). Nothing is opened or loaded at import time, and the
+embedding model is loaded on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from pydantic import TypeAdapter
+
+from knowledge.embedders.base import Embedder
+from knowledge.gating import Asker
+from knowledge.ingest import IngestReport, Progress, ingest_world
+from knowledge.retrieval import KnowledgeBase
+from knowledge.stores.base import VectorStore
+from knowledge.types import Kind, SearchHit
+from npc_engine.errors import InvalidInputError, NotFoundError
+from npc_engine.settings import Settings
+from npc_engine.state.store import SqlStateStore
+from npc_engine.world import load_world_definition
+from personas.schema import NpcPersona, Persona, SupportPersona, World
+
+__all__ = ["Engine", "IngestResult", "asker_for"]
+
+log = structlog.get_logger("npc_engine")
+_PERSONA = TypeAdapter(Persona)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    knowledge: IngestReport
+    personas: int
+    world_changed: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return {**self.knowledge.as_dict(), "personas": self.personas, "world_changed": self.world_changed}
+
+
+def asker_for(persona: NpcPersona, world: World, *, flags: Sequence[str] = (), stage: str | None = None) -> Asker:
+    """Who is asking: the NPC (faction, role, knowledge scope) and the player's flags and stage."""
+    stage_name = stage or _default_stage(world)
+    factions = {persona.faction} if persona.faction else set()
+    roles = {persona.role} if persona.role else set()
+    return Asker(
+        persona_id=persona.id,
+        factions=frozenset(factions | set(persona.knowledge_scope.factions)),
+        roles=frozenset(roles | set(persona.knowledge_scope.roles)),
+        flags=frozenset(f.strip() for f in flags if f.strip()),
+        stage_rank=world.stage_rank(stage_name),
+    )
+
+
+def _default_stage(world: World) -> str:
+    """A new acquaintance starts at 'stranger' when the world has it, else its lowest stage."""
+    return "stranger" if "stranger" in world.relationship_stages else world.relationship_stages[0]
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        state: SqlStateStore,
+        embedder: Embedder,
+        vectors: VectorStore,
+    ) -> None:
+        self.settings = settings
+        self.state = state
+        self.embedder = embedder
+        self.vectors = vectors
+        self._kbs: dict[str, KnowledgeBase] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, embed_threads: int | None = None) -> Engine:
+        from npc_engine.backends import make_embedder, make_state_store, make_vector_store
+
+        return cls(
+            settings=settings,
+            state=make_state_store(settings),
+            embedder=make_embedder(settings, threads=embed_threads),
+            vectors=make_vector_store(settings),
+        )
+
+    def close(self) -> None:
+        self.vectors.close()
+        self.state.close()
+
+    def _tenant(self, tenant: str | None) -> str:
+        return tenant or self.settings.tenant
+
+    def knowledge(self, tenant: str | None = None) -> KnowledgeBase:
+        name = self._tenant(tenant)
+        kb = self._kbs.get(name)
+        if kb is None:
+            kb = KnowledgeBase(tenant=name, embedder=self.embedder, vectors=self.vectors, catalog=self.state)
+            self._kbs[name] = kb
+        return kb
+
+    # -- world ------------------------------------------------------------------------------
+    async def ingest(
+        self,
+        root: Path,
+        *,
+        tenant: str | None = None,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> IngestResult:
+        """Validate and index a world folder; unchanged files cost nothing.
+
+        Everything is checked before anything is written: a bad persona or knowledge
+        file leaves the stored world and index exactly as they were.
+        """
+        name = self._tenant(tenant)
+        definition = load_world_definition(root)
+        await self.state.ensure_tenant(name)
+        world_changed = force or (await self.state.world_digest(name)) != definition.digest
+        report = await ingest_world(
+            self.knowledge(name),
+            root,
+            stages=definition.world.relationship_stages,
+            default_locale=definition.world.default_locale,
+            max_bytes=self.settings.max_file_bytes,
+            chunk_tokens=self.settings.chunk_tokens,
+            chunk_overlap=self.settings.chunk_overlap,
+            batch_size=self.settings.embed_batch,
+            reparse=world_changed,
+            reembed=force,
+            progress=progress,
+        )
+        if world_changed:
+            await self.state.put_world(
+                name,
+                root=str(definition.root),
+                digest=definition.digest,
+                world=definition.world.model_dump(mode="json"),
+                persona_docs=[p.model_dump(mode="json") for p in definition.personas.values()],
+            )
+        return IngestResult(report, len(definition.personas), world_changed)
+
+    async def world(self, tenant: str | None = None) -> World:
+        data = await self.state.get_world(self._tenant(tenant))
+        return World.model_validate(data) if data else World()
+
+    async def persona(self, persona_id: str, tenant: str | None = None) -> NpcPersona | SupportPersona:
+        data = await self.state.get_persona(self._tenant(tenant), persona_id)
+        if data is None:
+            known = [p["id"] for p in await self.state.list_personas(self._tenant(tenant))]
+            hint = f"known personas: {', '.join(known)}" if known else "ingest a world first (npc-engine ingest DIR)"
+            raise NotFoundError(f"no persona {persona_id!r} in tenant {self._tenant(tenant)!r}; {hint}")
+        return _PERSONA.validate_python(data)
+
+    # -- retrieval --------------------------------------------------------------------------
+    async def search(
+        self,
+        query: str,
+        *,
+        persona_id: str,
+        flags: Sequence[str] = (),
+        stage: str | None = None,
+        k: int | None = None,
+        tenant: str | None = None,
+        dedupe_sources: bool = True,
+    ) -> list[SearchHit]:
+        """What ``persona_id`` may draw on to answer ``query`` for a player with ``flags`` at ``stage``.
+
+        An NPC searches the lore it may know; a support agent searches FAQ and tickets.
+        """
+        persona = await self.persona(persona_id, tenant)
+        kb = self.knowledge(tenant)
+        k = k or self.settings.search_k
+        if isinstance(persona, SupportPersona):
+            if stage is not None or flags:
+                log.debug("search.support_ignores_gating", persona=persona_id)
+            kinds: tuple[Kind, ...] = ("faq", "ticket")
+            return await kb.search(query, kinds=kinds, asker=None, k=k, dedupe_sources=dedupe_sources)
+        world = await self.world(tenant)
+        if stage is not None and stage not in world.relationship_stages:
+            raise InvalidInputError(
+                f"unknown stage {stage!r}; this world's stages are: {', '.join(world.relationship_stages)}"
+            )
+        asker = asker_for(persona, world, flags=flags, stage=stage)
+        return await kb.search(query, kinds=("lore",), asker=asker, k=k, dedupe_sources=dedupe_sources)
