@@ -17,7 +17,7 @@ from knowledge.loaders import check_unique, parse_source, scan_world
 from knowledge.types import Document
 from npc_engine.errors import SourceFileError
 from personas.loader import load_personas, load_world_file
-from personas.schema import NpcPersona, SupportPersona, World, check_persona_against_world
+from personas.schema import NpcPersona, SupportPersona, World
 
 __all__ = ["WorldDefinition", "WorldSummary", "load_world_definition", "validate_world"]
 
@@ -67,9 +67,7 @@ def load_world_definition(root: Path) -> WorldDefinition:
     world_file = root / "world.yaml"
     world = load_world_file(world_file)
     personas_dir = root / "personas"
-    found = load_personas(personas_dir) if personas_dir.is_dir() else {}
-    for persona in found.values():
-        check_persona_against_world(persona, world, path=str(personas_dir / f"{persona.id}.yaml"))
+    found = load_personas(personas_dir, world=world) if personas_dir.is_dir() else {}
     return WorldDefinition(root=root.resolve(), world=world, personas=dict(found), digest=_definition_digest(root))
 
 

@@ -69,3 +69,17 @@ def world_copy(tmp_path: Path) -> Iterator[Path]:
     target = tmp_path / "world"
     shutil.copytree(DEMO_WORLD, target)
     yield target
+
+
+@pytest.fixture(scope="session")
+def demo_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The demo world ingested once per session with the real embedder and embedded Chroma."""
+    import asyncio
+
+    from npc_engine.engine import Engine
+    from npc_engine.settings import Settings
+
+    engine = Engine.from_settings(Settings(data_dir=tmp_path_factory.mktemp("demo-data"), embed_threads=2))
+    asyncio.run(engine.ingest(DEMO_WORLD))
+    yield engine
+    engine.close()

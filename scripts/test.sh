@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install everything the tests need into ./.venv (from this project's own files) and run them.
+# This is the README's test command, and exactly what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+
+# The embedder's OpenMP threads spin; two pytest-started processes fighting over two cores
+# turn 15 ms queries into seconds. Tests load it in-process only.
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+# tiktoken's cache inside the checkout, so a fresh clone proves the offline copy works
+export TIKTOKEN_CACHE_DIR=${TIKTOKEN_CACHE_DIR:-$PWD/.venv/tiktoken-cache}
+
+set +e
+.venv/bin/python -m pytest -p no:cacheprovider "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  echo "pytest collected no tests: that is a failure here" >&2
+  exit 1
+fi
+exit "$status"
