@@ -44,11 +44,54 @@ from npc_engine.settings import Settings  # noqa: E402
 from npc_engine.state.store import SqlStateStore  # noqa: E402
 
 WORLD = ROOT / "examples" / "demo_world"
-WORDS = (
-    "forge anvil ember river harbor crown tide silver wood ash circle vault key oath guild smith "
-    "merchant captain watch tavern ale storm ship lantern rune spell queen king war peace treaty "
-    "mine ore dragon bridge gate tower bell song feast winter summer north south east west"
-).split()
+WORDS = [
+    "forge",
+    "anvil",
+    "ember",
+    "river",
+    "harbor",
+    "crown",
+    "tide",
+    "silver",
+    "wood",
+    "ash",
+    "circle",
+    "vault",
+    "key",
+    "oath",
+    "guild",
+    "smith",
+    "merchant",
+    "captain",
+    "watch",
+    "tavern",
+    "ale",
+    "storm",
+    "ship",
+    "lantern",
+    "rune",
+    "spell",
+    "queen",
+    "king",
+    "war",
+    "peace",
+    "treaty",
+    "mine",
+    "ore",
+    "dragon",
+    "bridge",
+    "gate",
+    "tower",
+    "bell",
+    "song",
+    "feast",
+    "winter",
+    "summer",
+    "north",
+    "south",
+    "east",
+    "west",
+]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -77,7 +120,9 @@ async def bench_ingest(threads: int) -> tuple[float, float, float, int]:
     raw.embed_sync(chunks, kind="document")
     t_raw = time.perf_counter() - started
     n = first.knowledge.chunks_embedded
-    print(f"ingest: {n} chunks in {t_first:.2f}s ({n / t_first:.1f}/s); embedder alone {len(chunks) / t_raw:.1f}/s")
+    print(
+        f"ingest: {n} chunks in {t_first:.2f}s ({n / t_first:.1f}/s); embedder alone {len(chunks) / t_raw:.1f}/s"
+    )
     print(f"re-ingest (unchanged): {t_second * 1000:.1f} ms, 0 chunks embedded")
     return (n / t_first) / (len(chunks) / t_raw), t_first / t_second, t_first, n
 
@@ -91,7 +136,9 @@ async def bench_query(size: int, queries: int, embedder: E5Embedder) -> tuple[fl
         vectors = ChromaVectorStore(path=data / "chroma")
         kb = KnowledgeBase(tenant="bench", embedder=embedder, vectors=vectors, catalog=state)
         gates = [
-            GateProfile(everyone=(g % 4 == 0), factions=(f"f{g % 5}",), requires_flags=(f"flag{g}",) if g % 3 else ())
+            GateProfile(
+                everyone=(g % 4 == 0), factions=(f"f{g % 5}",), requires_flags=(f"flag{g}",) if g % 3 else ()
+            )
             for g in range(16)
         ]
         # real embeddings for a few hundred anchors; the rest are noisy copies (precomputed vectors)
@@ -105,13 +152,17 @@ async def bench_query(size: int, queries: int, embedder: E5Embedder) -> tuple[fl
             vec /= np.linalg.norm(vec)
             gate = gates[i % len(gates)]
             meta = {"tenant": "bench", "kind": "lore", "source_id": f"lore:d{i}", "gate_id": gate.gate_id}
-            chunks.append(CatalogChunk(f"lore:d{i}#0", f"lore:d{i}", "lore", 0, f"d{i}", text, gate.gate_id, meta))
+            chunks.append(
+                CatalogChunk(f"lore:d{i}#0", f"lore:d{i}", "lore", 0, f"d{i}", text, gate.gate_id, meta)
+            )
             records.append(VectorRecord(f"lore:d{i}#0", vec.tolist(), text, meta))
         started = time.perf_counter()
         await vectors.upsert(kb.collection, records)
         await state.apply_ingest(
             "bench",
-            IngestChanges(root="bench", upserts=[SourceChange("bench", "lore", "x", tuple(chunks))], gates=gates),
+            IngestChanges(
+                root="bench", upserts=[SourceChange("bench", "lore", "x", tuple(chunks))], gates=gates
+            ),
         )
         await kb.snapshot()
         print(f"{size} chunks loaded in {time.perf_counter() - started:.1f}s")

@@ -84,7 +84,8 @@ def _b77_world(root: Path, b77: Path) -> tuple[list[dict[str, str]], list[str]]:
     (root / "faq").mkdir()
     (root / "tickets").mkdir()
     (root / "personas" / "bank.yaml").write_text(
-        "kind: support\nid: bank\nname: Bank support\ncategories: [" + ", ".join(cats) + "]\n", encoding="utf-8"
+        "kind: support\nid: bank\nname: Bank support\ncategories: [" + ", ".join(cats) + "]\n",
+        encoding="utf-8",
     )
     faq = [
         {
@@ -96,10 +97,17 @@ def _b77_world(root: Path, b77: Path) -> tuple[list[dict[str, str]], list[str]]:
         for c in cats
     ]
     (root / "faq" / "intents.yaml").write_text(yaml.safe_dump(faq, allow_unicode=True), encoding="utf-8")
-    with (b77 / "train.csv").open(encoding="utf-8") as fh, (root / "tickets" / "train.jsonl").open("w") as out:
+    with (
+        (b77 / "train.csv").open(encoding="utf-8") as fh,
+        (root / "tickets" / "train.jsonl").open("w") as out,
+    ):
         for i, row in enumerate(csv.DictReader(fh)):
-            ticket = {"id": f"T{i}", "question": row["text"], "resolution": "Answered by support staff.",
-                      "category": row["category"]}
+            ticket = {
+                "id": f"T{i}",
+                "question": row["text"],
+                "resolution": "Answered by support staff.",
+                "category": row["category"],
+            }
             out.write(json.dumps(ticket) + "\n")
     with (b77 / "test.csv").open(encoding="utf-8") as fh:
         return list(csv.DictReader(fh)), cats
@@ -114,10 +122,15 @@ async def banking77(b77: Path, limit: int | None) -> dict[str, float]:
         engine = Engine.from_settings(Settings(data_dir=work / "data", tenant="banking77"))
         started = time.perf_counter()
         result = await engine.ingest(work / "world")
-        print(f"banking77: ingested {result.knowledge.chunks_embedded} chunks in {time.perf_counter() - started:.0f}s")
+        print(
+            f"banking77: ingested {result.knowledge.chunks_embedded} chunks in {time.perf_counter() - started:.0f}s"
+        )
         kb: KnowledgeBase = engine.knowledge()
         dense_only = KnowledgeBase(
-            tenant="banking77", embedder=engine.embedder, vectors=engine.vectors, catalog=engine.state,
+            tenant="banking77",
+            embedder=engine.embedder,
+            vectors=engine.vectors,
+            catalog=engine.state,
             lexical_weight=0.0,
         )
         started = time.perf_counter()
@@ -134,7 +147,11 @@ async def banking77(b77: Path, limit: int | None) -> dict[str, float]:
             correct["5nn"] += bool(votes) and votes.most_common(1)[0][0] == gold
         n = len(test)
         print(f"banking77: {n} test queries in {time.perf_counter() - started:.0f}s")
-        out = {"banking77_top1": correct["vote"] / n, "b77_1nn": correct["1nn"] / n, "b77_5nn_vote": correct["5nn"] / n}
+        out = {
+            "banking77_top1": correct["vote"] / n,
+            "b77_1nn": correct["1nn"] / n,
+            "b77_5nn_vote": correct["5nn"] / n,
+        }
         print("  " + "  ".join(f"{k}={v:.4f}" for k, v in out.items()))
         engine.close()
         return out

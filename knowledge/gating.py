@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["Asker", "GateProfile", "allowed_gate_ids", "OPEN_GATE"]
+__all__ = ["OPEN_GATE", "Asker", "GateProfile", "allowed_gate_ids"]
 
 
 @dataclass(frozen=True, slots=True)

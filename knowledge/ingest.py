@@ -84,7 +84,11 @@ def chunk_document(
         while chunk_id in used:
             chunk_id += "+"
         used.add(chunk_id)
-        chunks.append(CatalogChunk(chunk_id, doc.source_id, doc.kind, ordinal, doc.title, piece.text, gate.gate_id, meta))
+        chunks.append(
+            CatalogChunk(
+                chunk_id, doc.source_id, doc.kind, ordinal, doc.title, piece.text, gate.gate_id, meta
+            )
+        )
     return gate, chunks
 
 
@@ -98,7 +102,12 @@ def _embed_input(chunk: CatalogChunk) -> tuple[str, EmbedKind]:
     answer, are embedded as passages.
     """
     question = chunk.metadata.get("question")
-    if chunk.kind in ("faq", "ticket") and chunk.ordinal == 0 and isinstance(question, str) and question.strip():
+    if (
+        chunk.kind in ("faq", "ticket")
+        and chunk.ordinal == 0
+        and isinstance(question, str)
+        and question.strip()
+    ):
         return question, "query"
     return chunk.text, "document"
 
@@ -138,11 +147,15 @@ async def ingest_world(
     key = str(root)
     files = scan_world(root, max_bytes=max_bytes)
     known = await kb.catalog.sources(kb.tenant, key)
-    changed = [f for f in files if reparse or reembed or f.rel not in known or known[f.rel].digest != f.digest]
+    changed = [
+        f for f in files if reparse or reembed or f.rel not in known or known[f.rel].digest != f.digest
+    ]
     present = {f.rel for f in files}
     removed = [rel for rel in known if rel not in present]
     if not changed and not removed:
-        return IngestReport(len(files), 0, 0, 0, 0, 0, time.perf_counter() - started, await kb.catalog.revision(kb.tenant))
+        return IngestReport(
+            len(files), 0, 0, 0, 0, 0, time.perf_counter() - started, await kb.catalog.revision(kb.tenant)
+        )
 
     # 2. parse everything that changed; any error aborts before a single write
     docs_by_file: dict[str, list[Document]] = {}
@@ -172,7 +185,9 @@ async def ingest_world(
     for source in changed:
         file_chunks: list[CatalogChunk] = []
         for doc in docs_by_file[source.rel]:
-            gate, chunks = chunk_document(doc, tenant=kb.tenant, max_tokens=chunk_tokens, overlap=chunk_overlap)
+            gate, chunks = chunk_document(
+                doc, tenant=kb.tenant, max_tokens=chunk_tokens, overlap=chunk_overlap
+            )
             gates[gate.gate_id] = gate
             file_chunks.extend(chunks)
         changes.upserts.append(SourceChange(source.rel, source.kind, source.digest, tuple(file_chunks)))
@@ -192,7 +207,10 @@ async def ingest_world(
         vectors = await _embed_batch(kb, batch)
         await kb.vectors.upsert(
             kb.collection,
-            [VectorRecord(c.chunk_id, v.tolist(), c.text, c.metadata) for c, v in zip(batch, vectors, strict=True)],
+            [
+                VectorRecord(c.chunk_id, v.tolist(), c.text, c.metadata)
+                for c, v in zip(batch, vectors, strict=True)
+            ],
         )
         if progress:
             progress(min(start + batch_size, total), total)

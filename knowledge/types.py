@@ -120,10 +120,7 @@ class MetadataFilter:
         for key, value in self.equals.items():
             if metadata.get(key) != value:
                 return False
-        for key, values in self.one_of.items():
-            if metadata.get(key) not in values:
-                return False
-        return True
+        return all(metadata.get(key) in values for key, values in self.one_of.items())
 
     def matches_nothing(self) -> bool:
         return any(len(v) == 0 for v in self.one_of.values())

@@ -26,14 +26,18 @@ def make_embedder(settings: Settings, *, threads: int | None = None) -> Embedder
     if backend == "e5":
         from knowledge.embedders.e5 import E5Embedder
 
-        return E5Embedder(threads=settings.embed_threads if threads is None else threads, batch_size=settings.embed_batch)
+        return E5Embedder(
+            threads=settings.embed_threads if threads is None else threads, batch_size=settings.embed_batch
+        )
     if backend == "hash":
         from knowledge.embedders.hashing import HashEmbedder
 
         try:
             return HashEmbedder(int(arg) if arg else 256)
         except ValueError:
-            raise ConfigError(f"NPC_EMBEDDER={settings.embedder!r}: write hash or hash:DIM with DIM a number") from None
+            raise ConfigError(
+                f"NPC_EMBEDDER={settings.embedder!r}: write hash or hash:DIM with DIM a number"
+            ) from None
     raise ConfigError(f"unknown embedder {settings.embedder!r}; use 'e5' or 'hash[:DIM]'")
 
 
@@ -52,9 +56,7 @@ def make_vector_store(settings: Settings) -> VectorStore:
         from knowledge.stores.memory import MemoryVectorStore
 
         return MemoryVectorStore()
-    raise ConfigError(
-        f"unknown vector store {spec!r}; use 'chroma', 'chroma+http://HOST:PORT' or 'memory'"
-    )
+    raise ConfigError(f"unknown vector store {spec!r}; use 'chroma', 'chroma+http://HOST:PORT' or 'memory'")
 
 
 def make_state_store(settings: Settings) -> SqlStateStore:

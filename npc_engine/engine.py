@@ -43,7 +43,9 @@ class IngestResult:
         return {**self.knowledge.as_dict(), "personas": self.personas, "world_changed": self.world_changed}
 
 
-def asker_for(persona: NpcPersona, world: World, *, flags: Sequence[str] = (), stage: str | None = None) -> Asker:
+def asker_for(
+    persona: NpcPersona, world: World, *, flags: Sequence[str] = (), stage: str | None = None
+) -> Asker:
     """Who is asking: the NPC (faction, role, knowledge scope) and the player's flags and stage."""
     stage_name = stage or _default_stage(world)
     factions = {persona.faction} if persona.faction else set()
@@ -152,7 +154,11 @@ class Engine:
         data = await self.state.get_persona(self._tenant(tenant), persona_id)
         if data is None:
             known = [p["id"] for p in await self.state.list_personas(self._tenant(tenant))]
-            hint = f"known personas: {', '.join(known)}" if known else "ingest a world first (npc-engine ingest DIR)"
+            hint = (
+                f"known personas: {', '.join(known)}"
+                if known
+                else "ingest a world first (npc-engine ingest DIR)"
+            )
             raise NotFoundError(f"no persona {persona_id!r} in tenant {self._tenant(tenant)!r}; {hint}")
         return _PERSONA.validate_python(data)
 

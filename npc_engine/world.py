@@ -68,7 +68,9 @@ def load_world_definition(root: Path) -> WorldDefinition:
     world = load_world_file(world_file)
     personas_dir = root / "personas"
     found = load_personas(personas_dir, world=world) if personas_dir.is_dir() else {}
-    return WorldDefinition(root=root.resolve(), world=world, personas=dict(found), digest=_definition_digest(root))
+    return WorldDefinition(
+        root=root.resolve(), world=world, personas=dict(found), digest=_definition_digest(root)
+    )
 
 
 def validate_world(root: Path, *, max_bytes: int = 2_000_000) -> WorldSummary:
@@ -78,7 +80,9 @@ def validate_world(root: Path, *, max_bytes: int = 2_000_000) -> WorldSummary:
     docs: list[Document] = []
     for source in scan_world(root, max_bytes=max_bytes):
         docs.extend(
-            parse_source(source, stages=stages, default_locale=definition.world.default_locale, max_bytes=max_bytes)
+            parse_source(
+                source, stages=stages, default_locale=definition.world.default_locale, max_bytes=max_bytes
+            )
         )
     check_unique(docs)
     warnings: list[str] = []
@@ -87,7 +91,9 @@ def validate_world(root: Path, *, max_bytes: int = 2_000_000) -> WorldSummary:
         gating = doc.gating or {}
         for npc in gating.get("npcs", []) or []:  # type: ignore[union-attr]
             if npc not in npc_ids:
-                warnings.append(f"{doc.source_path}: known_by.npcs names {npc!r}, which is not a persona here")
+                warnings.append(
+                    f"{doc.source_path}: known_by.npcs names {npc!r}, which is not a persona here"
+                )
         factions = set(definition.world.factions)
         for faction in gating.get("factions", []) or []:  # type: ignore[union-attr]
             if factions and faction not in factions:

@@ -76,7 +76,9 @@ async def test_no_canary_reaches_search_results_unless_the_gate_admits(engine: E
                         hits = await kb.search(query, kinds=("lore",), asker=asker, k=8, query_vector=vector)
                         leaked = [h.source_id for h in hits if secret.canary in h.text]
                         if not allowed:
-                            assert not leaked, f"{secret.source_id} leaked to {npc.id} flags={flags} stage={stage}"
+                            assert not leaked, (
+                                f"{secret.source_id} leaked to {npc.id} flags={flags} stage={stage}"
+                            )
                         checked += 1
                     if allowed:
                         admitted += 1

@@ -4,7 +4,10 @@ import pytest
 
 
 def test_outbound_connections_are_refused_during_tests() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock, pytest.raises(OSError, match="only loopback"):
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock,
+        pytest.raises(OSError, match="only loopback"),
+    ):
         sock.connect(("93.184.216.34", 80))
 
 

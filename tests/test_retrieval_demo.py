@@ -18,7 +18,9 @@ def _question(qid: str) -> dict:
 
 
 async def _top(engine: Engine, q: dict, k: int) -> list[str]:
-    hits = await engine.search(q["question"], persona_id=q["persona"], flags=q["flags"], stage=q["stage"], k=k)
+    hits = await engine.search(
+        q["question"], persona_id=q["persona"], flags=q["flags"], stage=q["stage"], k=k
+    )
     return [h.source_id for h in hits]
 
 

@@ -8,6 +8,7 @@ synonyms and no languages. It records every call in ``calls``.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -29,7 +30,7 @@ class HashEmbedder:
     def _vector(self, text: str) -> np.ndarray:
         vec = np.zeros(self.dim, dtype=np.float32)
         words = _WORD.findall(text.lower())
-        features = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+        features = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
         for word in words:
             padded = f"#{word}#"
             features += [padded[i : i + 3] for i in range(len(padded) - 2)]

@@ -47,7 +47,9 @@ def parse_tickets_jsonl(text: str, *, path: Path, default_locale: str = "en") ->
         try:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise SourceFileError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=path, line=number) from None
+            raise SourceFileError(
+                f"invalid JSON: {exc.msg} (column {exc.colno})", path=path, line=number
+            ) from None
         try:
             ticket = ResolvedTicket.model_validate(raw)
         except ValidationError as exc:

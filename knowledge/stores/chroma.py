@@ -102,7 +102,9 @@ class ChromaVectorStore:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
-    def _query(self, collection: str, vector: Sequence[float], k: int, where: MetadataFilter | None) -> list[VectorHit]:
+    def _query(
+        self, collection: str, vector: Sequence[float], k: int, where: MetadataFilter | None
+    ) -> list[VectorHit]:
         col = self._collection(collection)
         result = col.query(
             query_embeddings=[list(map(float, vector))],

@@ -27,7 +27,9 @@ class MemoryVectorStore:
         self.queries.append((collection, where))
         if where is not None and where.matches_nothing():
             return []
-        rows = [r for r in self._data.get(collection, {}).values() if where is None or where.matches(r.metadata)]
+        rows = [
+            r for r in self._data.get(collection, {}).values() if where is None or where.matches(r.metadata)
+        ]
         if not rows:
             return []
         matrix = np.asarray([r.vector for r in rows], dtype=np.float32)

@@ -30,9 +30,13 @@ app = typer.Typer(
 
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Where state and vectors live (env NPC_DATA_DIR, default ./.npc-engine)."),
+    typer.Option(
+        "--data-dir", help="Where state and vectors live (env NPC_DATA_DIR, default ./.npc-engine)."
+    ),
 ]
-Tenant = Annotated[str | None, typer.Option("--tenant", help="Tenant (one game); env NPC_TENANT, default 'default'.")]
+Tenant = Annotated[
+    str | None, typer.Option("--tenant", help="Tenant (one game); env NPC_TENANT, default 'default'.")
+]
 JsonOut = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 
 
@@ -199,7 +203,9 @@ def search(
         engine = Engine.from_settings(settings)
         try:
             hits = _run(
-                engine.search(query, persona_id=persona, flags=[f for f in flags.split(",") if f], stage=stage, k=k)
+                engine.search(
+                    query, persona_id=persona, flags=[f for f in flags.split(",") if f], stage=stage, k=k
+                )
             )
         finally:
             engine.close()

@@ -29,6 +29,7 @@ __all__ = ["SqlStateStore"]
 
 T = TypeVar("T")
 
+
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:", "sqlite+pysqlite:///:memory:")
@@ -51,7 +52,10 @@ def _make_engine(url: str) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=True)
     except ImportError as exc:
-        raise ConfigError(f"no database driver for {url.split(':', 1)[0]}: pip install 'psycopg[binary]'") from exc
+        raise ConfigError(
+            f"no database driver for {url.split(':', 1)[0]}: pip install 'psycopg[binary]'"
+        ) from exc
+
 
 class SqlStateStore:
     """State in a SQL database; ``SqlStateStore("sqlite://")`` is an in-memory store for tests."""
@@ -98,14 +102,22 @@ class SqlStateStore:
         return await self._tx(fn)
 
     async def put_world(
-        self, tenant: str, *, root: str, digest: str, world: dict[str, Any], persona_docs: Sequence[dict[str, Any]]
+        self,
+        tenant: str,
+        *,
+        root: str,
+        digest: str,
+        world: dict[str, Any],
+        persona_docs: Sequence[dict[str, Any]],
     ) -> None:
         """Replace the tenant's world and personas in one transaction."""
 
         def fn(conn: Connection) -> None:
             conn.execute(delete(worlds).where(worlds.c.tenant == tenant))
             conn.execute(
-                insert(worlds).values(tenant=tenant, root=root, digest=digest, data=json.dumps(world, ensure_ascii=False))
+                insert(worlds).values(
+                    tenant=tenant, root=root, digest=digest, data=json.dumps(world, ensure_ascii=False)
+                )
             )
             conn.execute(delete(personas).where(personas.c.tenant == tenant))
             if persona_docs:
@@ -117,7 +129,9 @@ class SqlStateStore:
                             "persona_id": p["id"],
                             "kind": p["kind"],
                             "source": str(p.get("_source", "")),
-                            "data": json.dumps({k: v for k, v in p.items() if k != "_source"}, ensure_ascii=False),
+                            "data": json.dumps(
+                                {k: v for k, v in p.items() if k != "_source"}, ensure_ascii=False
+                            ),
                         }
                         for p in persona_docs
                     ],
@@ -135,7 +149,9 @@ class SqlStateStore:
     async def get_persona(self, tenant: str, persona_id: str) -> dict[str, Any] | None:
         def fn(conn: Connection) -> dict[str, Any] | None:
             data = conn.execute(
-                select(personas.c.data).where(personas.c.tenant == tenant, personas.c.persona_id == persona_id)
+                select(personas.c.data).where(
+                    personas.c.tenant == tenant, personas.c.persona_id == persona_id
+                )
             ).scalar()
             return json.loads(data) if data else None
 
@@ -170,7 +186,11 @@ class SqlStateStore:
                 sids.add(source_id)
             return {
                 rel: SourceState(
-                    rel, kind, digest, frozenset(by_rel.get(rel, ((), ()))[0]), frozenset(by_rel.get(rel, ((), ()))[1])
+                    rel,
+                    kind,
+                    digest,
+                    frozenset(by_rel.get(rel, ((), ()))[0]),
+                    frozenset(by_rel.get(rel, ((), ()))[1]),
                 )
                 for rel, kind, digest in rows
             }
@@ -198,17 +218,27 @@ class SqlStateStore:
             rels = [c.rel for c in changes.upserts] + list(changes.deletes)
             for i in range(0, len(rels), 500):
                 part = rels[i : i + 500]
-                where = (kb_chunks.c.tenant == tenant, kb_chunks.c.root == changes.root, kb_chunks.c.rel.in_(part))
+                where = (
+                    kb_chunks.c.tenant == tenant,
+                    kb_chunks.c.root == changes.root,
+                    kb_chunks.c.rel.in_(part),
+                )
                 conn.execute(delete(kb_chunks).where(*where))
                 conn.execute(
                     delete(kb_sources).where(
-                        kb_sources.c.tenant == tenant, kb_sources.c.root == changes.root, kb_sources.c.rel.in_(part)
+                        kb_sources.c.tenant == tenant,
+                        kb_sources.c.root == changes.root,
+                        kb_sources.c.rel.in_(part),
                     )
                 )
             for change in changes.upserts:
                 conn.execute(
                     insert(kb_sources).values(
-                        tenant=tenant, root=changes.root, rel=change.rel, kind=change.kind, digest=change.digest
+                        tenant=tenant,
+                        root=changes.root,
+                        rel=change.rel,
+                        kind=change.kind,
+                        digest=change.digest,
                     )
                 )
             rows = [
@@ -230,25 +260,33 @@ class SqlStateStore:
             ]
             for i in range(0, len(rows), 1000):
                 conn.execute(insert(kb_chunks), rows[i : i + 1000])
-            known = {g for (g,) in conn.execute(select(kb_gates.c.gate_id).where(kb_gates.c.tenant == tenant))}
+            known = {
+                g for (g,) in conn.execute(select(kb_gates.c.gate_id).where(kb_gates.c.tenant == tenant))
+            }
             new_gates = {g.gate_id: g for g in changes.gates if g.gate_id not in known}
             if new_gates:
                 conn.execute(
                     insert(kb_gates),
                     [{"tenant": tenant, "gate_id": k, "profile": g.to_json()} for k, g in new_gates.items()],
                 )
-            current = conn.execute(select(kb_revisions.c.revision).where(kb_revisions.c.tenant == tenant)).scalar()
+            current = conn.execute(
+                select(kb_revisions.c.revision).where(kb_revisions.c.tenant == tenant)
+            ).scalar()
             if current is None:
                 conn.execute(insert(kb_revisions).values(tenant=tenant, revision=1))
                 return 1
-            conn.execute(update(kb_revisions).where(kb_revisions.c.tenant == tenant).values(revision=current + 1))
+            conn.execute(
+                update(kb_revisions).where(kb_revisions.c.tenant == tenant).values(revision=current + 1)
+            )
             return int(current) + 1
 
         return await self._tx(fn)
 
     async def revision(self, tenant: str) -> int:
         def fn(conn: Connection) -> int:
-            value = conn.execute(select(kb_revisions.c.revision).where(kb_revisions.c.tenant == tenant)).scalar()
+            value = conn.execute(
+                select(kb_revisions.c.revision).where(kb_revisions.c.tenant == tenant)
+            ).scalar()
             return int(value or 0)
 
         return await self._tx(fn)
@@ -281,4 +319,3 @@ class SqlStateStore:
             return [GateProfile.from_json(p) for (p,) in rows]
 
         return await self._tx(fn)
-

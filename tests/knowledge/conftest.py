@@ -78,7 +78,9 @@ def mini_world(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_kb() -> Callable[..., KnowledgeBase]:
-    def factory(tenant: str = "t1", store: SqlStateStore | None = None, vectors: MemoryVectorStore | None = None):
+    def factory(
+        tenant: str = "t1", store: SqlStateStore | None = None, vectors: MemoryVectorStore | None = None
+    ):
         return KnowledgeBase(
             tenant=tenant,
             embedder=HashEmbedder(),

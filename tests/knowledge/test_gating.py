@@ -16,11 +16,15 @@ def dwarf(flags: frozenset[str] = frozenset(), stage: int = FRIEND) -> Asker:
 
 
 def test_a_gate_admits_only_when_faction_flags_and_stage_all_hold() -> None:
-    gate = GateProfile(everyone=False, factions=("ironhold",), requires_flags=("quest.vault",), min_stage_rank=FRIEND)
+    gate = GateProfile(
+        everyone=False, factions=("ironhold",), requires_flags=("quest.vault",), min_stage_rank=FRIEND
+    )
     assert gate.admits(dwarf(frozenset({"quest.vault"})))
     assert not gate.admits(dwarf())
     assert not gate.admits(dwarf(frozenset({"quest.vault"}), stage=FRIEND - 1))
-    assert not gate.admits(Asker("elf", factions=frozenset({"silverwood"}), flags=frozenset({"quest.vault"}), stage_rank=5))
+    assert not gate.admits(
+        Asker("elf", factions=frozenset({"silverwood"}), flags=frozenset({"quest.vault"}), stage_rank=5)
+    )
 
 
 def test_named_npcs_and_roles_open_a_gate() -> None:
@@ -37,7 +41,9 @@ async def test_the_gate_is_inside_the_vector_query(mini_world: Path, make_kb) ->
     _, where = kb.vectors.queries[-1]
     assert where is not None
     allowed = where.one_of["gate_id"]
-    secret_gate = next(c.gate_id for c in await kb.catalog.load_chunks(kb.tenant) if c.source_id == "lore:vault")
+    secret_gate = next(
+        c.gate_id for c in await kb.catalog.load_chunks(kb.tenant) if c.source_id == "lore:vault"
+    )
     assert secret_gate not in allowed
 
 
@@ -47,7 +53,9 @@ async def test_a_secret_is_found_only_with_faction_flags_and_stage(mini_world: P
     for asker in (dwarf(), dwarf(frozenset({"quest.vault"}), stage=FRIEND - 1), None):
         hits = await kb.search("CANARY-VAULT-1a2b vault word", kinds=("lore",), asker=asker, k=10)
         assert all("CANARY-VAULT-1a2b" not in h.text for h in hits)
-    hits = await kb.search("CANARY-VAULT-1a2b vault word", kinds=("lore",), asker=dwarf(frozenset({"quest.vault"})))
+    hits = await kb.search(
+        "CANARY-VAULT-1a2b vault word", kinds=("lore",), asker=dwarf(frozenset({"quest.vault"}))
+    )
     assert hits[0].source_id == "lore:vault"
 
 
@@ -56,9 +64,13 @@ async def test_a_foreign_vector_that_slips_into_the_store_is_dropped(mini_world:
 
     kb = make_kb()
     await ingest_world(kb, mini_world, stages=STAGES)
-    open_gate = next(c.gate_id for c in await kb.catalog.load_chunks(kb.tenant) if c.source_id == "lore:forge")
+    open_gate = next(
+        c.gate_id for c in await kb.catalog.load_chunks(kb.tenant) if c.source_id == "lore:forge"
+    )
     vector = (await kb.embedder.embed(["forge secret smuggled"], kind="document"))[0].tolist()
     meta = {"tenant": kb.tenant, "kind": "lore", "gate_id": open_gate, "source_id": "lore:smuggled"}
-    await kb.vectors.upsert(kb.collection, [VectorRecord("lore:smuggled#x", vector, "forge secret smuggled", meta)])
+    await kb.vectors.upsert(
+        kb.collection, [VectorRecord("lore:smuggled#x", vector, "forge secret smuggled", meta)]
+    )
     hits = await kb.search("forge secret smuggled", kinds=("lore",), asker=None, k=10)
     assert all(h.source_id != "lore:smuggled" for h in hits)

@@ -61,7 +61,11 @@ async def test_a_deleted_file_loses_its_chunks(mini_world: Path, make_kb) -> Non
         ("lore/empty.md", b"", "empty"),
         ("lore/binary.md", b"---\nid: x\n---\n\x00\x01\x02\xff\xfe", "UTF-8"),
         ("faq/broken.yaml", b"- id: a\n  question: [unclosed\n", "invalid YAML"),
-        ("tickets/bad.jsonl", b'{"id": "T-9", "question": "q", "resolution": "r", "category": "x"}\n{nope\n', "bad.jsonl:2"),
+        (
+            "tickets/bad.jsonl",
+            b'{"id": "T-9", "question": "q", "resolution": "r", "category": "x"}\n{nope\n',
+            "bad.jsonl:2",
+        ),
         ("faq/wrong.yaml", b"- id: a\n  question: q\n  answer: a\n  categroy: x\n", "categroy"),
     ],
 )
@@ -113,7 +117,11 @@ async def test_an_unknown_stage_in_front_matter_names_file_line_and_field(mini_w
 
 
 async def test_a_secret_without_a_gate_is_rejected(mini_world: Path, make_kb) -> None:
-    write(mini_world, "lore/open-secret.md", "---\nsecret: true\ncanary: CANARY-OPEN-0000\n---\nCANARY-OPEN-0000\n")
+    write(
+        mini_world,
+        "lore/open-secret.md",
+        "---\nsecret: true\ncanary: CANARY-OPEN-0000\n---\nCANARY-OPEN-0000\n",
+    )
     with pytest.raises(SourceFileError, match="a secret needs a gate"):
         await ingest_world(make_kb(), mini_world, stages=STAGES)
 

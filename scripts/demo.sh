@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Install npc-engine into ./.venv and walk through the demo world (examples/demo_world):
+# validate it, ingest it (twice: the second run embeds nothing), then ask what different
+# NPCs may know, with different player progress, in several languages.
+# This is the README's demo command. Needs Python >= 3.11 and the package registry; no other network.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+
+export NPC_DATA_DIR=${NPC_DATA_DIR:-$PWD/.npc-engine}
+npc() { .venv/bin/npc-engine "$@"; }
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "Validate the world (nothing is written)"
+npc validate examples/demo_world
+
+say "Ingest it: personas, lore, FAQ and tickets are chunked, embedded (bundled e5) and indexed"
+npc ingest examples/demo_world
+say "Ingest again: unchanged files are skipped, nothing is embedded"
+npc ingest examples/demo_world
+
+Q="How is the sealed vault under the forge opened?"
+say "Brannoc (Ironhold smith) is asked about a secret while the player is a stranger: the secret is gated out"
+npc search "$Q" --persona brannoc --stage stranger -k 3
+say "The same question once the player is Brannoc's friend: the secret is now retrievable"
+npc search "$Q" --persona brannoc --stage friend -k 3
+say "Dorran (city watch) never knew it, whatever the relationship"
+npc search "$Q" --persona dorran --stage confidant -k 3
+
+say "A Chinese question finds English lore"
+npc search "矮人的大熔炉是哪一年点燃的？是谁把火种带过去的？" --persona brannoc -k 3
+say "A Hindi question finds English lore"
+npc search "एक सोने के सिक्के में कितने चाँदी के सिक्के होते हैं?" --persona sable -k 3
+
+say "The support agent searches the FAQ and resolved tickets"
+npc search "I forgot my password, how do I reset it?" --persona aria -k 3
+
+printf '\nData is in %s. Next: npc-engine --help, docs/world-format.md\n' "$NPC_DATA_DIR"

