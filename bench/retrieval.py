@@ -25,6 +25,7 @@ import asyncio
 import collections
 import csv
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -83,13 +84,11 @@ def _b77_world(root: Path, b77: Path) -> tuple[list[dict[str, str]], list[str]]:
     (root / "personas").mkdir(parents=True)
     (root / "faq").mkdir()
     (root / "tickets").mkdir()
-    (root / "personas" / "bank.yaml").write_text(
-        "kind: support\nid: bank\nname: Bank support\ncategories: [" + ", ".join(cats) + "]\n",
-        encoding="utf-8",
-    )
+    persona = {"kind": "support", "id": "bank", "name": "Bank support", "categories": cats}
+    (root / "personas" / "bank.yaml").write_text(yaml.safe_dump(persona), encoding="utf-8")
     faq = [
         {
-            "id": f"faq-{c}",
+            "id": "faq-" + re.sub(r"[^A-Za-z0-9_.-]", "-", c),
             "question": c.replace("_", " ").capitalize() + "?",
             "answer": f"Help with {c.replace('_', ' ')}.",
             "category": c,

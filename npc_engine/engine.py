@@ -23,7 +23,7 @@ from knowledge.stores.base import VectorStore
 from knowledge.types import Kind, SearchHit
 from npc_engine.errors import InvalidInputError, NotFoundError
 from npc_engine.settings import Settings
-from npc_engine.state.store import SqlStateStore
+from npc_engine.state.base import StateStore
 from npc_engine.world import load_world_definition
 from personas.schema import NpcPersona, Persona, SupportPersona, World
 
@@ -69,7 +69,7 @@ class Engine:
         self,
         *,
         settings: Settings,
-        state: SqlStateStore,
+        state: StateStore,
         embedder: Embedder,
         vectors: VectorStore,
     ) -> None:

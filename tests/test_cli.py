@@ -95,3 +95,45 @@ def test_ingest_twice_the_second_run_embeds_nothing_and_is_50x_faster(tmp_path: 
     assert failed.returncode == 1 and "zz-binary.jsonl" in failed.stderr
     again = cli("search", "who are you", "--persona", "aria", "--json", data_dir=tmp_path)
     assert json.loads(again.stdout)["results"] == json.loads(hits.stdout)["results"]
+
+
+def test_import_card_writes_a_persona_and_lore_that_validate(world_copy: Path, tmp_path: Path) -> None:
+    card = {
+        "spec": "chara_card_v2",
+        "spec_version": "2.0",
+        "data": {
+            "name": "Wren Tallow",
+            "description": "A candle-maker in the lower wards who hears every rumour.",
+            "personality": "curious, warm, nosy",
+            "scenario": "Her shop smells of beeswax.",
+            "first_mes": "Mind the wax, dear.",
+            "mes_example": "",
+            "character_book": {
+                "entries": [
+                    {
+                        "keys": ["beeswax"],
+                        "content": "Wren buys her beeswax from the Silverwood hives.",
+                        "enabled": True,
+                        "insertion_order": 1,
+                        "name": "Beeswax",
+                    }
+                ]
+            },
+        },
+    }
+    path = tmp_path / "wren.json"
+    path.write_text(json.dumps(card), encoding="utf-8")
+    result = cli("import-card", str(path), "--world", str(world_copy), "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["persona"] == "wren-tallow" and payload["lore"] == 1
+    assert all(Path(f).is_file() for f in payload["files"])
+    assert cli("validate", str(world_copy)).returncode == 0
+
+
+def test_import_card_names_the_file_of_a_broken_card(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{"spec": "chara_card_v2",\n "data": {"name": }', encoding="utf-8")
+    result = cli("import-card", str(path), "--world", str(tmp_path / "w"))
+    assert result.returncode == 1
+    assert f"{path}:2" in result.stderr
