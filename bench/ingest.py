@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from knowledge.catalog import CatalogChunk, IngestChanges, SourceChange  # noqa: E402
 from knowledge.embedders.e5 import E5Embedder  # noqa: E402
 from knowledge.gating import Asker, GateProfile  # noqa: E402
+from knowledge.ingest import embedding_input  # noqa: E402
 from knowledge.retrieval import KnowledgeBase  # noqa: E402
 from knowledge.stores.chroma import ChromaVectorStore  # noqa: E402
 from knowledge.types import VectorRecord  # noqa: E402
@@ -110,14 +111,15 @@ async def bench_ingest(threads: int) -> tuple[float, float, float, int]:
         second = await engine.ingest(WORLD)
         t_second = time.perf_counter() - started
         assert second.knowledge.chunks_embedded == 0, "re-ingest embedded something"
-        chunks = [c.text for c in await engine.state.load_chunks(settings.tenant)]
+        chunks = [embedding_input(c) for c in await engine.state.load_chunks(settings.tenant)]
         engine.close()
     finally:
         shutil.rmtree(data, ignore_errors=True)
     # the embedder alone on the same texts, same batch size and threads
     raw = E5Embedder(threads=threads, batch_size=settings.embed_batch)
     started = time.perf_counter()
-    raw.embed_sync(chunks, kind="document")
+    for mode in ("query", "document"):  # the very inputs ingest embedded, batched the same way
+        raw.embed_sync([text for text, kind in chunks if kind == mode], kind=mode)
     t_raw = time.perf_counter() - started
     n = first.knowledge.chunks_embedded
     print(

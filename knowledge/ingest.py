@@ -32,7 +32,7 @@ from knowledge.retrieval import KnowledgeBase
 from knowledge.types import Document, Scalar, VectorRecord, content_hash
 from npc_engine.errors import SourceFileError
 
-__all__ = ["IngestReport", "chunk_document", "ingest_world"]
+__all__ = ["IngestReport", "chunk_document", "embedding_input", "ingest_world"]
 
 log = structlog.get_logger("npc_engine.knowledge")
 
@@ -92,7 +92,7 @@ def chunk_document(
     return gate, chunks
 
 
-def _embed_input(chunk: CatalogChunk) -> tuple[str, EmbedKind]:
+def embedding_input(chunk: CatalogChunk) -> tuple[str, EmbedKind]:
     """What to embed for a chunk, and how.
 
     The first chunk of an FAQ entry or a ticket is found by *question-to-question*
@@ -113,7 +113,7 @@ def _embed_input(chunk: CatalogChunk) -> tuple[str, EmbedKind]:
 
 
 async def _embed_batch(kb: KnowledgeBase, batch: Sequence[CatalogChunk]) -> np.ndarray:
-    inputs = [_embed_input(c) for c in batch]
+    inputs = [embedding_input(c) for c in batch]
     out = np.zeros((len(batch), kb.embedder.dim), dtype=np.float32)
     for mode in ("query", "document"):
         index = [i for i, (_, kind) in enumerate(inputs) if kind == mode]
@@ -201,7 +201,7 @@ async def ingest_world(
     if progress:
         progress(0, total)
     # questions (FAQ, tickets) are embedded like the player's question; everything else as a passage
-    to_embed.sort(key=lambda c: _embed_input(c)[1])
+    to_embed.sort(key=lambda c: embedding_input(c)[1])
     for start in range(0, total, batch_size):
         batch = to_embed[start : start + batch_size]
         vectors = await _embed_batch(kb, batch)
