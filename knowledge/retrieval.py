@@ -22,7 +22,7 @@ from knowledge.gating import OPEN_GATE, Asker, GateProfile, allowed_gate_ids
 from knowledge.lexical import LexicalIndex
 from knowledge.stores.base import VectorStore
 from knowledge.types import KINDS, Kind, MetadataFilter, SearchHit
-from npc_engine.errors import InvalidInputError
+from npc_engine.errors import BackendError, InvalidInputError
 
 __all__ = ["KnowledgeBase", "collection_name"]
 
@@ -112,7 +112,8 @@ class KnowledgeBase:
 
         Lore is gated by ``asker`` (no asker: only ungated lore). FAQ entries and tickets
         are open to every persona of the tenant. With ``dedupe_sources`` only the best
-        chunk of each source document is kept.
+        chunk of each source document is kept. If the embedder or the vector store fails,
+        the search degrades to BM25 alone (same gate) and logs ``kb.dense_unavailable``.
         """
         if not query or not query.strip():
             raise InvalidInputError("the search query is empty; pass the player's words")
@@ -124,9 +125,13 @@ class KnowledgeBase:
         where = MetadataFilter(
             equals={"tenant": self.tenant}, one_of={"kind": tuple(kinds), "gate_id": allowed}
         )
-        if query_vector is None:
-            query_vector = (await self.embedder.embed([query], kind="query"))[0]
-        dense = await self.vectors.query(self.collection, query_vector.tolist(), k=candidates, where=where)
+        try:
+            if query_vector is None:
+                query_vector = (await self.embedder.embed([query], kind="query"))[0]
+            dense = await self.vectors.query(self.collection, query_vector.tolist(), k=candidates, where=where)
+        except BackendError as exc:  # degrade to lexical search (still gated), never fail the turn
+            log.warning("kb.dense_unavailable", tenant=self.tenant, error=str(exc), code=exc.code)
+            dense = []
         mask = np.isin(snap.kinds, list(kinds)) & np.isin(snap.gates, list(allowed))
         lexical = snap.lexical.search(query, k=candidates, mask=mask)
 

@@ -74,3 +74,24 @@ async def test_a_foreign_vector_that_slips_into_the_store_is_dropped(mini_world:
     )
     hits = await kb.search("forge secret smuggled", kinds=("lore",), asker=None, k=10)
     assert all(h.source_id != "lore:smuggled" for h in hits)
+
+
+class _DownVectorStore:
+    """A vector store whose server is gone."""
+
+    async def query(self, *args: object, **kwargs: object) -> list[object]:
+        from npc_engine.errors import VectorStoreError
+
+        raise VectorStoreError("connection refused")
+
+
+async def test_a_vector_store_outage_degrades_to_gated_lexical_search(mini_world: Path, make_kb) -> None:
+    from structlog.testing import capture_logs
+
+    kb = make_kb()
+    await ingest_world(kb, mini_world, stages=STAGES)
+    kb.vectors = _DownVectorStore()
+    with capture_logs() as logs:
+        hits = await kb.search("great forge Ironhold vault", kinds=("lore",), asker=dwarf())
+    assert [h.source_id for h in hits] == ["lore:forge"]  # the vault stays gated
+    assert any(e["event"] == "kb.dense_unavailable" and e["log_level"] == "warning" for e in logs)
