@@ -8,6 +8,8 @@ embedding model is loaded on first use.
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ from knowledge.types import Kind, SearchHit
 from npc_engine.errors import InvalidInputError, NotFoundError
 from npc_engine.settings import Settings
 from npc_engine.state.base import StateStore
-from npc_engine.world import load_world_definition
+from npc_engine.world import definition_digest, load_world_definition
 from personas.schema import NpcPersona, Persona, SupportPersona, World
 
 __all__ = ["Engine", "IngestResult", "asker_for"]
@@ -119,15 +121,22 @@ class Engine:
         Everything is checked before anything is written: a bad persona or knowledge
         file leaves the stored world and index exactly as they were.
         """
+        started = time.perf_counter()
         name = self._tenant(tenant)
-        definition = load_world_definition(root)
         await self.state.ensure_tenant(name)
-        world_changed = force or (await self.state.world_digest(name)) != definition.digest
+        digest = definition_digest(root)
+        world_changed = force or (await self.state.world_digest(name)) != digest
+        if world_changed:
+            definition = load_world_definition(root)  # validates every persona before any write
+            world, persona_count = definition.world, len(definition.personas)
+        else:
+            world = await self.world(name)
+            persona_count = len(await self.state.list_personas(name))
         report = await ingest_world(
             self.knowledge(name),
             root,
-            stages=definition.world.relationship_stages,
-            default_locale=definition.world.default_locale,
+            stages=world.relationship_stages,
+            default_locale=world.default_locale,
             max_bytes=self.settings.max_file_bytes,
             chunk_tokens=self.settings.chunk_tokens,
             chunk_overlap=self.settings.chunk_overlap,
@@ -144,7 +153,8 @@ class Engine:
                 world=definition.world.model_dump(mode="json"),
                 persona_docs=[p.model_dump(mode="json") for p in definition.personas.values()],
             )
-        return IngestResult(report, len(definition.personas), world_changed)
+        report = dataclasses.replace(report, seconds=time.perf_counter() - started)
+        return IngestResult(report, persona_count, world_changed)
 
     async def world(self, tenant: str | None = None) -> World:
         data = await self.state.get_world(self._tenant(tenant))

@@ -19,7 +19,7 @@ from npc_engine.errors import SourceFileError
 from personas.loader import load_personas, load_world_file
 from personas.schema import NpcPersona, SupportPersona, World
 
-__all__ = ["WorldDefinition", "WorldSummary", "load_world_definition", "validate_world"]
+__all__ = ["WorldDefinition", "WorldSummary", "definition_digest", "load_world_definition", "validate_world"]
 
 PersonaModel = NpcPersona | SupportPersona
 
@@ -51,7 +51,8 @@ class WorldSummary:
         }
 
 
-def _definition_digest(root: Path) -> str:
+def definition_digest(root: Path) -> str:
+    """A hash of world.yaml and every persona file (cheap: bytes only, nothing parsed)."""
     h = hashlib.sha256()
     files = [root / "world.yaml", *sorted((root / "personas").glob("*.y*ml"))]
     for path in files:
@@ -69,7 +70,7 @@ def load_world_definition(root: Path) -> WorldDefinition:
     personas_dir = root / "personas"
     found = load_personas(personas_dir, world=world) if personas_dir.is_dir() else {}
     return WorldDefinition(
-        root=root.resolve(), world=world, personas=dict(found), digest=_definition_digest(root)
+        root=root.resolve(), world=world, personas=dict(found), digest=definition_digest(root)
     )
 
 
