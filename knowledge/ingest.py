@@ -118,7 +118,7 @@ async def _embed_batch(kb: KnowledgeBase, batch: Sequence[CatalogChunk]) -> np.n
     for mode in ("query", "document"):
         index = [i for i, (_, kind) in enumerate(inputs) if kind == mode]
         if index:
-            out[index] = await kb.embedder.embed([inputs[i][0] for i in index], kind=mode)  # type: ignore[arg-type]
+            out[index] = await kb.embedder.embed([inputs[i][0] for i in index], kind=mode)
     return out
 
 

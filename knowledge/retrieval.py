@@ -47,6 +47,14 @@ class _Snapshot:
     lexical: LexicalIndex
 
 
+@dataclass(slots=True)
+class _Fused:
+    score: float = 0.0
+    dense: float | None = None
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
 class KnowledgeBase:
     """One tenant's knowledge: ingest writes through it, retrieval reads through it."""
 
@@ -128,32 +136,33 @@ class KnowledgeBase:
         try:
             if query_vector is None:
                 query_vector = (await self.embedder.embed([query], kind="query"))[0]
-            dense = await self.vectors.query(self.collection, query_vector.tolist(), k=candidates, where=where)
+            dense = await self.vectors.query(
+                self.collection, query_vector.tolist(), k=candidates, where=where
+            )
         except BackendError as exc:  # degrade to lexical search (still gated), never fail the turn
             log.warning("kb.dense_unavailable", tenant=self.tenant, error=str(exc), code=exc.code)
             dense = []
         mask = np.isin(snap.kinds, list(kinds)) & np.isin(snap.gates, list(allowed))
         lexical = snap.lexical.search(query, k=candidates, mask=mask)
 
-        fused: dict[str, dict[str, float | int | None]] = {}
+        fused: dict[str, _Fused] = {}
         for rank, hit in enumerate(dense, start=1):
-            entry = fused.setdefault(hit.id, {"score": 0.0, "dense": None, "drank": None, "lrank": None})
-            entry["score"] = float(entry["score"] or 0.0) + self.dense_weight / (RRF_K + rank)
-            entry["dense"], entry["drank"] = hit.score, rank
+            entry = fused.setdefault(hit.id, _Fused())
+            entry.score += self.dense_weight / (RRF_K + rank)
+            entry.dense, entry.dense_rank = hit.score, rank
         for rank, (index, _score) in enumerate(lexical, start=1):
-            chunk_id = snap.chunks[index].chunk_id
-            entry = fused.setdefault(chunk_id, {"score": 0.0, "dense": None, "drank": None, "lrank": None})
-            entry["score"] = float(entry["score"] or 0.0) + self.lexical_weight / (RRF_K + rank)
-            entry["lrank"] = rank
+            entry = fused.setdefault(snap.chunks[index].chunk_id, _Fused())
+            entry.score += self.lexical_weight / (RRF_K + rank)
+            entry.lexical_rank = rank
 
         hits: list[SearchHit] = []
         seen_sources: set[str] = set()
-        for chunk_id, entry in sorted(fused.items(), key=lambda kv: -float(kv[1]["score"] or 0.0)):
-            index = snap.by_id.get(chunk_id)
-            if index is None:
+        for chunk_id, entry in sorted(fused.items(), key=lambda kv: -kv[1].score):
+            position = snap.by_id.get(chunk_id)
+            if position is None:
                 log.warning("kb.orphan_vector", tenant=self.tenant, chunk_id=chunk_id)
                 continue
-            chunk = snap.chunks[index]
+            chunk = snap.chunks[position]
             profile = snap.profiles.get(chunk.gate_id)
             if chunk.kind not in kinds or profile is None or not self._admits(profile, asker):
                 log.error("kb.gate_violation_blocked", tenant=self.tenant, chunk_id=chunk_id)
@@ -168,10 +177,10 @@ class KnowledgeBase:
                     kind=chunk.kind,
                     title=chunk.title,
                     text=chunk.text,
-                    score=float(entry["score"] or 0.0),
-                    dense_score=entry["dense"],  # type: ignore[arg-type]
-                    dense_rank=entry["drank"],  # type: ignore[arg-type]
-                    lexical_rank=entry["lrank"],  # type: ignore[arg-type]
+                    score=entry.score,
+                    dense_score=entry.dense,
+                    dense_rank=entry.dense_rank,
+                    lexical_rank=entry.lexical_rank,
                     metadata=dict(chunk.metadata),
                 )
             )

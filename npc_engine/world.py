@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from knowledge.gating import GateProfile
 from knowledge.loaders import check_unique, parse_source, scan_world
 from knowledge.types import Document
 from npc_engine.errors import SourceFileError
@@ -88,15 +89,15 @@ def validate_world(root: Path, *, max_bytes: int = 2_000_000) -> WorldSummary:
     check_unique(docs)
     warnings: list[str] = []
     npc_ids = {p.id for p in definition.personas.values() if isinstance(p, NpcPersona)}
+    factions = set(definition.world.factions)
     for doc in docs:
-        gating = doc.gating or {}
-        for npc in gating.get("npcs", []) or []:  # type: ignore[union-attr]
+        gate = GateProfile.from_gating(doc.gating)
+        for npc in gate.npcs:
             if npc not in npc_ids:
                 warnings.append(
                     f"{doc.source_path}: known_by.npcs names {npc!r}, which is not a persona here"
                 )
-        factions = set(definition.world.factions)
-        for faction in gating.get("factions", []) or []:  # type: ignore[union-attr]
+        for faction in gate.factions:
             if factions and faction not in factions:
                 warnings.append(f"{doc.source_path}: known_by.factions names {faction!r}, not in world.yaml")
     counts = Counter(d.kind for d in docs)
@@ -111,7 +112,7 @@ def validate_world(root: Path, *, max_bytes: int = 2_000_000) -> WorldSummary:
             "lore": counts.get("lore", 0),
             "faq": counts.get("faq", 0),
             "ticket": counts.get("ticket", 0),
-            "secrets": sum(1 for d in docs if (d.gating or {}).get("secret")),
+            "secrets": sum(1 for d in docs if GateProfile.from_gating(d.gating).secret),
         },
         warnings=warnings,
     )

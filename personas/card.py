@@ -208,6 +208,7 @@ def card_from_dict(
     """Import an already-parsed card (V2/V3 wrapper or flat V1)."""
     if not isinstance(card, Mapping):
         raise SourceFileError(f"a character card must be a JSON object, got {type(card).__name__}", path=path)
+    prefix: tuple[str, ...]
     if "spec" in card:
         if card["spec"] not in _SPECS:
             raise SourceFileError(

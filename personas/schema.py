@@ -165,7 +165,7 @@ class NpcPersona(_Strict):
     allowed_actions: list[ActionSpec] = Field(default_factory=list)
     reactions: dict[str, EventImpact] = Field(default_factory=dict)
     relationship_thresholds: dict[str, dict[Axis, Signed]] = Field(
-        default_factory=lambda: {stage: dict(mins) for stage, mins in DEFAULT_THRESHOLDS.items()}
+        default_factory=lambda: {stage: dict(mins) for stage, mins in DEFAULT_THRESHOLDS.items()}  # type: ignore[arg-type]
     )
 
     @field_validator("allowed_actions")
@@ -191,7 +191,11 @@ class NpcPersona(_Strict):
 
     def thresholds_for(self, stages: list[str] | tuple[str, ...]) -> dict[str, dict[str, float]]:
         """Thresholds of the given stages only (in their order), e.g. ``world.relationship_stages``."""
-        return {s: dict(self.relationship_thresholds[s]) for s in stages if s in self.relationship_thresholds}
+        return {
+            s: {str(axis): value for axis, value in self.relationship_thresholds[s].items()}
+            for s in stages
+            if s in self.relationship_thresholds
+        }
 
 
 class BrandVoice(_Strict):

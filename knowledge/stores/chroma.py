@@ -126,7 +126,7 @@ class ChromaVectorStore:
     ) -> list[VectorHit]:
         if where is not None and where.matches_nothing():
             return []
-        return await self._run("query", self._query, collection, vector, k, where)  # type: ignore[no-any-return]
+        return await self._run("query", self._query, collection, vector, k, where)
 
     def _delete(self, collection: str, ids: Sequence[str]) -> None:
         col = self._collection(collection)
@@ -138,7 +138,7 @@ class ChromaVectorStore:
             await self._run("delete", self._delete, collection, list(ids))
 
     async def count(self, collection: str) -> int:
-        return await self._run("count", lambda: self._collection(collection).count())  # type: ignore[no-any-return]
+        return await self._run("count", lambda: self._collection(collection).count())
 
     def close(self) -> None:
         with self._lock:

@@ -225,9 +225,9 @@ def search(
         def human() -> None:
             if not results:
                 typer.echo("no results")
-            for i, r in enumerate(results, 1):
-                snippet = " ".join(r["text"].split())[:160]
-                typer.echo(f"{i}. {r['source_id']}  ({r['title']})  score={r['score']:.4f}\n   {snippet}")
+            for i, h in enumerate(hits, 1):
+                snippet = " ".join(h.text.split())[:160]
+                typer.echo(f"{i}. {h.source_id}  ({h.title})  score={h.score:.4f}\n   {snippet}")
 
         _emit({"ok": True, "query": query, "persona": persona, "results": results}, as_json, human)
 
@@ -267,7 +267,7 @@ def import_card(
             as_json,
             lambda: typer.echo(
                 f"imported {file} as persona {imported.persona.id!r} with {len(imported.lore)} lore entries:\n  "
-                + "\n  ".join(payload["files"])
+                + "\n  ".join(str(p) for p in written)
             ),
         )
 
