@@ -41,8 +41,9 @@ class _Snapshot:
     revision: int
     chunks: list[CatalogChunk]
     by_id: dict[str, int]
-    kinds: np.ndarray  # kind per chunk (object array)
-    gates: np.ndarray  # gate id per chunk
+    kind_codes: np.ndarray  # int8 index into KINDS, per chunk
+    gate_codes: np.ndarray  # int32 index into gate_ids, per chunk
+    gate_ids: list[str]
     profiles: dict[str, GateProfile]
     lexical: LexicalIndex
 
@@ -90,12 +91,15 @@ class KnowledgeBase:
             profiles = {p.gate_id: p for p in await self.catalog.gate_profiles(self.tenant)}
             profiles.setdefault(OPEN_GATE.gate_id, OPEN_GATE)
             lexical = await asyncio.to_thread(LexicalIndex, [c.text for c in chunks])
+            gate_ids = sorted(profiles.keys() | {c.gate_id for c in chunks})
+            gate_index = {g: i for i, g in enumerate(gate_ids)}
             self._snapshot = _Snapshot(
                 revision=revision,
                 chunks=chunks,
                 by_id={c.chunk_id: i for i, c in enumerate(chunks)},
-                kinds=np.asarray([c.kind for c in chunks], dtype=object),
-                gates=np.asarray([c.gate_id for c in chunks], dtype=object),
+                kind_codes=np.fromiter((KINDS.index(c.kind) for c in chunks), dtype=np.int8, count=len(chunks)),
+                gate_codes=np.fromiter((gate_index[c.gate_id] for c in chunks), dtype=np.int32, count=len(chunks)),
+                gate_ids=gate_ids,
                 profiles=profiles,
                 lexical=lexical,
             )
@@ -142,7 +146,11 @@ class KnowledgeBase:
         except BackendError as exc:  # degrade to lexical search (still gated), never fail the turn
             log.warning("kb.dense_unavailable", tenant=self.tenant, error=str(exc), code=exc.code)
             dense = []
-        mask = np.isin(snap.kinds, list(kinds)) & np.isin(snap.gates, list(allowed))
+        kind_ok = np.zeros(len(KINDS), dtype=bool)
+        kind_ok[[KINDS.index(k) for k in kinds]] = True
+        allowed_set = set(allowed)
+        gate_ok = np.fromiter((g in allowed_set for g in snap.gate_ids), dtype=bool, count=len(snap.gate_ids))
+        mask = kind_ok[snap.kind_codes] & gate_ok[snap.gate_codes]
         lexical = snap.lexical.search(query, k=candidates, mask=mask)
 
         fused: dict[str, _Fused] = {}
