@@ -24,8 +24,12 @@ class SourceState:
     rel: str
     kind: Kind
     digest: str
-    chunk_ids: frozenset[str]
+    chunk_gates: dict[str, str]  # chunk id -> gate id (which vector partition holds it)
     source_ids: frozenset[str]
+
+    @property
+    def chunk_ids(self) -> frozenset[str]:
+        return frozenset(self.chunk_gates)
 
 
 @dataclass(frozen=True, slots=True)

@@ -205,21 +205,27 @@ async def ingest_world(
     for start in range(0, total, batch_size):
         batch = to_embed[start : start + batch_size]
         vectors = await _embed_batch(kb, batch)
-        await kb.vectors.upsert(
-            kb.collection,
-            [
-                VectorRecord(c.chunk_id, v.tolist(), c.text, c.metadata)
-                for c, v in zip(batch, vectors, strict=True)
-            ],
-        )
+        by_partition: dict[str, list[VectorRecord]] = {}
+        for chunk, vector in zip(batch, vectors, strict=True):
+            by_partition.setdefault(kb.collection_for(chunk.kind, chunk.gate_id), []).append(
+                VectorRecord(chunk.chunk_id, vector.tolist(), chunk.text, chunk.metadata)
+            )
+        for name, records in by_partition.items():
+            await kb.vectors.upsert(name, records)
         if progress:
             progress(min(start + batch_size, total), total)
 
     # 4. commit the catalog, then drop vectors of chunks that are gone
     revision = await kb.catalog.apply_ingest(kb.tenant, changes)
-    stale = sorted(old_ids - new_ids)
+    stale: dict[str, list[str]] = {}
+    for rel in rewritten:
+        if rel in known:
+            for chunk_id, gate_id in known[rel].chunk_gates.items():
+                if chunk_id not in new_ids:
+                    stale.setdefault(kb.collection_for(known[rel].kind, gate_id), []).append(chunk_id)
     try:
-        await kb.vectors.delete(kb.collection, stale)
+        for name, ids in stale.items():
+            await kb.vectors.delete(name, sorted(ids))
     except Exception as exc:  # the catalog already hides them; log and go on
         log.warning("kb.stale_vectors_left", tenant=kb.tenant, count=len(stale), error=str(exc))
     kb.invalidate()
@@ -229,7 +235,7 @@ async def ingest_world(
         files_removed=len(removed),
         documents=len(all_docs),
         chunks_embedded=total,
-        chunks_deleted=len(stale),
+        chunks_deleted=sum(len(ids) for ids in stale.values()),
         seconds=time.perf_counter() - started,
         revision=revision,
     )

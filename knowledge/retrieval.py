@@ -24,16 +24,25 @@ from knowledge.stores.base import VectorStore
 from knowledge.types import KINDS, Kind, MetadataFilter, SearchHit
 from npc_engine.errors import BackendError, InvalidInputError
 
-__all__ = ["KnowledgeBase", "collection_name"]
+__all__ = ["KnowledgeBase", "partition_name"]
 
 log = structlog.get_logger("npc_engine.knowledge")
 
 RRF_K = 60
 
 
-def collection_name(tenant: str, embedder_id: str) -> str:
-    """One vector collection per (tenant, embedder): vectors of two models never mix."""
-    return f"kb-{tenant}-{embedder_id}".replace("_", "-")
+def partition_name(tenant: str, embedder_id: str, kind: Kind, gate_id: str) -> str:
+    """The vector collection holding a chunk.
+
+    Per (tenant, embedder): vectors of two tenants or two models never mix. Lore is
+    further partitioned by gate profile, so the gate is applied *by choice of
+    partition*: a search opens only the partitions its asker may see, gated vectors are
+    never even scored, and no metadata filter has to scan the collection (Chroma's
+    filtered search costs about 5 µs per matching record, 0.5 s at 100k; an unfiltered
+    HNSW query is about 3 ms at any size). FAQ entries and tickets share one partition.
+    """
+    group = f"lore-{gate_id}" if kind == "lore" else "support"
+    return f"kb-{tenant}-{embedder_id}-{group}".replace("_", "-")
 
 
 @dataclass(slots=True)
@@ -44,6 +53,7 @@ class _Snapshot:
     kind_codes: np.ndarray  # int8 index into KINDS, per chunk
     gate_codes: np.ndarray  # int32 index into gate_ids, per chunk
     gate_ids: list[str]
+    lore_gates: frozenset[str]  # gates that hold at least one lore chunk
     profiles: dict[str, GateProfile]
     lexical: LexicalIndex
 
@@ -73,7 +83,6 @@ class KnowledgeBase:
         self.embedder = embedder
         self.vectors = vectors
         self.catalog = catalog
-        self.collection = collection_name(tenant, embedder.id)
         self.dense_weight = dense_weight
         self.lexical_weight = lexical_weight
         self._snapshot: _Snapshot | None = None
@@ -97,9 +106,14 @@ class KnowledgeBase:
                 revision=revision,
                 chunks=chunks,
                 by_id={c.chunk_id: i for i, c in enumerate(chunks)},
-                kind_codes=np.fromiter((KINDS.index(c.kind) for c in chunks), dtype=np.int8, count=len(chunks)),
-                gate_codes=np.fromiter((gate_index[c.gate_id] for c in chunks), dtype=np.int32, count=len(chunks)),
+                kind_codes=np.fromiter(
+                    (KINDS.index(c.kind) for c in chunks), dtype=np.int8, count=len(chunks)
+                ),
+                gate_codes=np.fromiter(
+                    (gate_index[c.gate_id] for c in chunks), dtype=np.int32, count=len(chunks)
+                ),
                 gate_ids=gate_ids,
+                lore_gates=frozenset(c.gate_id for c in chunks if c.kind == "lore"),
                 profiles=profiles,
                 lexical=lexical,
             )
@@ -108,6 +122,15 @@ class KnowledgeBase:
 
     def invalidate(self) -> None:
         self._snapshot = None
+
+    def collection_for(self, kind: Kind, gate_id: str) -> str:
+        return partition_name(self.tenant, self.embedder.id, kind, gate_id)
+
+    async def vector_count(self) -> int:
+        """Vectors stored across every partition this tenant's catalog has ever used."""
+        profiles = await self.catalog.gate_profiles(self.tenant)
+        names = {self.collection_for("lore", p.gate_id) for p in profiles} | {self.collection_for("faq", "")}
+        return sum([await self.vectors.count(name) for name in sorted(names)])
 
     async def search(
         self,
@@ -134,15 +157,24 @@ class KnowledgeBase:
             raise InvalidInputError(f"unknown kind(s) {bad}; use some of {list(KINDS)}")
         snap = await self.snapshot()
         allowed = self._allowed(snap, asker)
-        where = MetadataFilter(
-            equals={"tenant": self.tenant}, one_of={"kind": tuple(kinds), "gate_id": allowed}
-        )
+        searches: list[tuple[str, MetadataFilter | None]] = []
+        if "lore" in kinds:
+            searches += [(self.collection_for("lore", g), None) for g in allowed if g in snap.lore_gates]
+        support = tuple(k for k in kinds if k != "lore")
+        if support:
+            where = None if set(support) == {"faq", "ticket"} else MetadataFilter(one_of={"kind": support})
+            searches.append((self.collection_for("faq", ""), where))
         try:
             if query_vector is None:
                 query_vector = (await self.embedder.embed([query], kind="query"))[0]
-            dense = await self.vectors.query(
-                self.collection, query_vector.tolist(), k=candidates, where=where
+            vector = query_vector.tolist()
+            results = await asyncio.gather(
+                *(
+                    self.vectors.query(name, vector, k=candidates, where=w, payload=False)
+                    for name, w in searches
+                )
             )
+            dense = sorted((hit for part in results for hit in part), key=lambda h: -h.score)[:candidates]
         except BackendError as exc:  # degrade to lexical search (still gated), never fail the turn
             log.warning("kb.dense_unavailable", tenant=self.tenant, error=str(exc), code=exc.code)
             dense = []

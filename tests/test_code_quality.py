@@ -56,6 +56,10 @@ def test_importing_the_packages_loads_no_heavy_backend() -> None:
 
 def test_mypy_finds_nothing_in_the_packages() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-incremental"], cwd=REPO, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "mypy", "--no-incremental"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-1000:]

@@ -13,9 +13,11 @@ first loaded in the process.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,7 @@ class E5Embedder:
         self.batch_size = batch_size
         self._model: Any = None
         self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
 
     def _load(self) -> Any:
         if self._model is None:
@@ -64,4 +67,17 @@ class E5Embedder:
         return out
 
     async def embed(self, texts: Sequence[str], *, kind: EmbedKind) -> np.ndarray:
-        return await asyncio.to_thread(self.embed_sync, list(texts), kind=kind)
+        # Always the same OS thread: OpenMP keeps one thread team per calling thread, and
+        # hopping between a pool's threads cost 2.4x per query (12.7 ms direct, 30.5 ms
+        # through asyncio.to_thread with 2 OpenMP threads, measured on 2 cores).
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npc-embed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(self.embed_sync, list(texts), kind=kind)
+        )
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None

@@ -15,14 +15,22 @@ class VectorStore(Protocol):
     """Collections of vectors with flat scalar metadata; cosine similarity.
 
     ``query`` applies ``where`` *inside* the search (never as a post-filter on a top-k),
-    returns at most ``k`` hits, best first. Unknown ids in ``delete`` are ignored.
+    returns at most ``k`` hits, best first; with ``payload=False`` hits carry only id and
+    score (text and metadata empty), which is cheaper when the caller holds them already.
+    A collection that does not exist yet is empty. Unknown ids in ``delete`` are ignored.
     Failures raise :class:`~npc_engine.errors.VectorStoreError`.
     """
 
     async def upsert(self, collection: str, records: Sequence[VectorRecord]) -> None: ...
 
     async def query(
-        self, collection: str, vector: Sequence[float], *, k: int, where: MetadataFilter | None = None
+        self,
+        collection: str,
+        vector: Sequence[float],
+        *,
+        k: int,
+        where: MetadataFilter | None = None,
+        payload: bool = True,
     ) -> list[VectorHit]: ...
 
     async def delete(self, collection: str, ids: Sequence[str]) -> None: ...

@@ -103,14 +103,14 @@ class ChromaVectorStore:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def _query(
-        self, collection: str, vector: Sequence[float], k: int, where: MetadataFilter | None
+        self, collection: str, vector: Sequence[float], k: int, where: MetadataFilter | None, payload: bool
     ) -> list[VectorHit]:
         col = self._collection(collection)
         result = col.query(
             query_embeddings=[list(map(float, vector))],
             n_results=k,
             where=self._where(where),
-            include=["documents", "metadatas", "distances"],
+            include=["documents", "metadatas", "distances"] if payload else ["distances"],
         )
         ids = result["ids"][0]
         docs = (result.get("documents") or [[]])[0] or [""] * len(ids)
@@ -122,11 +122,17 @@ class ChromaVectorStore:
         ]
 
     async def query(
-        self, collection: str, vector: Sequence[float], *, k: int, where: MetadataFilter | None = None
+        self,
+        collection: str,
+        vector: Sequence[float],
+        *,
+        k: int,
+        where: MetadataFilter | None = None,
+        payload: bool = True,
     ) -> list[VectorHit]:
         if where is not None and where.matches_nothing():
             return []
-        return await self._run("query", self._query, collection, vector, k, where)
+        return await self._run("query", self._query, collection, vector, k, where, payload)
 
     def _delete(self, collection: str, ids: Sequence[str]) -> None:
         col = self._collection(collection)

@@ -22,7 +22,13 @@ class MemoryVectorStore:
             table[record.id] = record
 
     async def query(
-        self, collection: str, vector: Sequence[float], *, k: int, where: MetadataFilter | None = None
+        self,
+        collection: str,
+        vector: Sequence[float],
+        *,
+        k: int,
+        where: MetadataFilter | None = None,
+        payload: bool = True,
     ) -> list[VectorHit]:
         self.queries.append((collection, where))
         if where is not None and where.matches_nothing():
@@ -35,7 +41,15 @@ class MemoryVectorStore:
         matrix = np.asarray([r.vector for r in rows], dtype=np.float32)
         scores = matrix @ np.asarray(vector, dtype=np.float32)
         order = np.argsort(-scores, kind="stable")[:k]
-        return [VectorHit(rows[i].id, float(scores[i]), rows[i].text, dict(rows[i].metadata)) for i in order]
+        return [
+            VectorHit(
+                rows[i].id,
+                float(scores[i]),
+                rows[i].text if payload else "",
+                dict(rows[i].metadata) if payload else {},
+            )
+            for i in order
+        ]
 
     async def delete(self, collection: str, ids: Sequence[str]) -> None:
         table = self._data.get(collection, {})

@@ -175,25 +175,20 @@ class SqlStateStore:
                 )
             ).all()
             chunk_rows = conn.execute(
-                select(kb_chunks.c.rel, kb_chunks.c.chunk_id, kb_chunks.c.source_id).where(
-                    kb_chunks.c.tenant == tenant, kb_chunks.c.root == root
-                )
+                select(
+                    kb_chunks.c.rel, kb_chunks.c.chunk_id, kb_chunks.c.source_id, kb_chunks.c.gate_id
+                ).where(kb_chunks.c.tenant == tenant, kb_chunks.c.root == root)
             ).all()
-            by_rel: dict[str, tuple[set[str], set[str]]] = {}
-            for rel, chunk_id, source_id in chunk_rows:
-                ids, sids = by_rel.setdefault(rel, (set(), set()))
-                ids.add(chunk_id)
+            by_rel: dict[str, tuple[dict[str, str], set[str]]] = {}
+            for rel, chunk_id, source_id, gate_id in chunk_rows:
+                gates, sids = by_rel.setdefault(rel, ({}, set()))
+                gates[chunk_id] = gate_id
                 sids.add(source_id)
-            return {
-                rel: SourceState(
-                    rel,
-                    kind,
-                    digest,
-                    frozenset(by_rel.get(rel, ((), ()))[0]),
-                    frozenset(by_rel.get(rel, ((), ()))[1]),
-                )
-                for rel, kind, digest in rows
-            }
+            out: dict[str, SourceState] = {}
+            for rel, kind, digest in rows:
+                gates, sids = by_rel.get(rel, ({}, set()))
+                out[rel] = SourceState(rel, kind, digest, gates, frozenset(sids))
+            return out
 
         return await self._tx(fn)
 

@@ -37,14 +37,15 @@ def test_named_npcs_and_roles_open_a_gate() -> None:
 async def test_the_gate_is_inside_the_vector_query(mini_world: Path, make_kb) -> None:
     kb = make_kb()
     await ingest_world(kb, mini_world, stages=STAGES)
-    await kb.search("vault password", kinds=("lore",), asker=dwarf())
-    _, where = kb.vectors.queries[-1]
-    assert where is not None
-    allowed = where.one_of["gate_id"]
     secret_gate = next(
         c.gate_id for c in await kb.catalog.load_chunks(kb.tenant) if c.source_id == "lore:vault"
     )
-    assert secret_gate not in allowed
+    secret_partition = kb.collection_for("lore", secret_gate)
+    await kb.search("vault password", kinds=("lore",), asker=dwarf())
+    searched = {name for name, _ in kb.vectors.queries}
+    assert searched and secret_partition not in searched  # the gated partition is never opened
+    await kb.search("vault password", kinds=("lore",), asker=dwarf(frozenset({"quest.vault"})))
+    assert secret_partition in {name for name, _ in kb.vectors.queries}
 
 
 async def test_a_secret_is_found_only_with_faction_flags_and_stage(mini_world: Path, make_kb) -> None:
@@ -70,7 +71,8 @@ async def test_a_foreign_vector_that_slips_into_the_store_is_dropped(mini_world:
     vector = (await kb.embedder.embed(["forge secret smuggled"], kind="document"))[0].tolist()
     meta = {"tenant": kb.tenant, "kind": "lore", "gate_id": open_gate, "source_id": "lore:smuggled"}
     await kb.vectors.upsert(
-        kb.collection, [VectorRecord("lore:smuggled#x", vector, "forge secret smuggled", meta)]
+        kb.collection_for("lore", open_gate),
+        [VectorRecord("lore:smuggled#x", vector, "forge secret smuggled", meta)],
     )
     hits = await kb.search("forge secret smuggled", kinds=("lore",), asker=None, k=10)
     assert all(h.source_id != "lore:smuggled" for h in hits)

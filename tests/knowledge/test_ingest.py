@@ -17,7 +17,7 @@ async def test_first_ingest_embeds_every_chunk(mini_world: Path, make_kb) -> Non
     assert report.files == 4
     assert report.documents == 5
     assert report.chunks_embedded == 5
-    assert await kb.vectors.count(kb.collection) == 5
+    assert await kb.vector_count() == 5
 
 
 async def test_reingesting_unchanged_files_embeds_nothing(mini_world: Path, make_kb) -> None:
@@ -40,7 +40,7 @@ async def test_a_changed_file_replaces_its_old_chunks(mini_world: Path, make_kb)
     hits = await kb.search("when was the great forge lit", kinds=("lore",), asker=None)
     assert "977" in hits[0].text
     assert all("412" not in h.text for h in hits)
-    assert await kb.vectors.count(kb.collection) == 5
+    assert await kb.vector_count() == 5
 
 
 async def test_a_deleted_file_loses_its_chunks(mini_world: Path, make_kb) -> None:
@@ -52,7 +52,7 @@ async def test_a_deleted_file_loses_its_chunks(mini_world: Path, make_kb) -> Non
     assert report.chunks_deleted == 2
     hits = await kb.search("reset my password", kinds=("faq", "ticket"))
     assert all(not h.source_id.startswith("faq:") for h in hits)
-    assert await kb.vectors.count(kb.collection) == 3
+    assert await kb.vector_count() == 3
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ async def test_a_bad_file_is_rejected_and_the_index_is_untouched(
     assert str(target) in str(info.value)
     assert await kb.catalog.revision(kb.tenant) == revision
     assert await kb.catalog.load_chunks(kb.tenant) == chunks
-    assert await kb.vectors.count(kb.collection) == 5
+    assert await kb.vector_count() == 5
 
 
 async def test_a_huge_file_is_rejected_before_it_is_read(mini_world: Path, make_kb) -> None:
@@ -98,7 +98,7 @@ async def test_a_huge_file_is_rejected_before_it_is_read(mini_world: Path, make_
     huge.write_bytes(b"---\nid: huge\n---\n" + b"word " * 2_100_000)  # about 10 MB
     with pytest.raises(SourceFileError, match="over the 2,000,000-byte limit"):
         await ingest_world(kb, mini_world, stages=STAGES, max_bytes=2_000_000)
-    assert await kb.vectors.count(kb.collection) == 5
+    assert await kb.vector_count() == 5
 
 
 async def test_a_duplicate_id_across_files_names_both(mini_world: Path, make_kb) -> None:
