@@ -6,12 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+. scripts/_venv.sh
+install_venv "."
 
 export NPC_DATA_DIR=${NPC_DATA_DIR:-$PWD/.npc-engine}
 npc() { .venv/bin/npc-engine "$@"; }

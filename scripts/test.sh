@@ -4,15 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+. scripts/_venv.sh
+install_venv ".[test]"
 
-# The embedder's OpenMP threads spin; two pytest-started processes fighting over two cores
-# turn 15 ms queries into seconds. Tests load it in-process only.
+# The embedder's OpenMP threads spin while idle: cap them at this machine's two cores so that
+# CLI tests started as subprocesses do not starve each other.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 # tiktoken's cache inside the checkout, so a fresh clone proves the offline copy works
 export TIKTOKEN_CACHE_DIR=${TIKTOKEN_CACHE_DIR:-$PWD/.venv/tiktoken-cache}
