@@ -1,6 +1,6 @@
 """Personas: the NPC and support-agent schemas, file loading, and card import.
 
-Public API (see ``docs/world-format.md`` for the file format)::
+Public API (see the README, "Writing a world", for the file format)::
 
     from personas import load_persona, load_personas, load_world_file, import_card
 

@@ -1,4 +1,4 @@
-"""Persona and world schemas (see ``docs/world-format.md``).
+"""Persona and world schemas (see the README, "Writing a world").
 
 Every model forbids unknown fields, so a misspelt key is an error with its line,
 not a silently ignored setting. Two kinds of persona share one discriminated union,

@@ -37,4 +37,4 @@ npc search "एक सोने के सिक्के में कितन
 say "The support agent searches the FAQ and resolved tickets"
 npc search "I forgot my password, how do I reset it?" --persona aria -k 3
 
-printf '\nData is in %s. Next: npc-engine --help, docs/world-format.md\n' "$NPC_DATA_DIR"
+printf '\nData is in %s. Next: npc-engine --help; README.md, "Writing a world"\n' "$NPC_DATA_DIR"

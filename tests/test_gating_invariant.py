@@ -3,7 +3,7 @@
 For every secret and every NPC x flag set x relationship stage, a search never returns
 the secret's canary unless the spec's three rules admit that NPC and player; when they
 do, the secret is found. The admit decision here is written out from the spec
-(docs/world-format.md), independently of ``knowledge.gating``.
+(README, "Writing a world"), independently of ``knowledge.gating``.
 """
 
 from __future__ import annotations

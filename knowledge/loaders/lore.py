@@ -1,6 +1,6 @@
 """Lore documents: Markdown with a YAML front matter carrying the gate.
 
-See ``docs/world-format.md`` ("Lore") for the fields. Errors name the file, the line
+See the README ("Writing a world", "Lore") for the fields. Errors name the file, the line
 and the field (``lore/x.md:4: min_stage: unknown stage 'freind'; known: ...``).
 """
 
