@@ -16,6 +16,7 @@ PUBLIC_MODULES = [
     "npc_engine.settings",
     "npc_engine.engine",
     "npc_engine.llm",
+    "npc_engine.prompt",
     "npc_engine.state",
     "knowledge.types",
     "knowledge.gating",
