@@ -17,6 +17,7 @@ PUBLIC_MODULES = [
     "npc_engine.engine",
     "npc_engine.llm",
     "npc_engine.prompt",
+    "npc_engine.guard",
     "npc_engine.state",
     "knowledge.types",
     "knowledge.gating",
