@@ -91,12 +91,13 @@ class OutputGuard:
         shingles: set[tuple[str, ...] | str] = set(_word_shingles(reply, self.shingle))
         shingles |= _char_shingles(reply, self.cjk_shingle)
         seen_sources: set[str] = set()
-        for sh in shingles:
-            source = self._gated.get(sh)
-            if source is not None and source not in seen_sources:
-                seen_sources.add(source)
-                found.append(Violation("gated_text", source, f"{self.shingle}-word run from a gated text"))
-        system_hits = [sh for sh in shingles if sh in self._system]
+        ordered = sorted(shingles, key=str)  # deterministic order of violations
+        for sh in ordered:
+            owner = self._gated.get(sh)
+            if owner is not None and owner not in seen_sources:
+                seen_sources.add(owner)
+                found.append(Violation("gated_text", owner, f"{self.shingle}-word run from a gated text"))
+        system_hits = [sh for sh in ordered if sh in self._system]
         if system_hits:
             first = system_hits[0]
             found.append(
