@@ -1,0 +1,37 @@
+"""Chat models chosen by string id, imported lazily.
+
+=====================================  ==============================================
+``llamacpp``                           in-process llama.cpp, the bundled SmolLM2-135M
+``llamacpp:/path/model.gguf``          in-process llama.cpp, any GGUF file
+``langchain:<module>.<Class>``         any LangChain chat model (built with no arguments)
+``scripted``                           the scripted fake (tests)
+=====================================  ==============================================
+
+OpenAI-compatible servers and the grounded composer join this table as they land.
+"""
+
+from __future__ import annotations
+
+from npc_engine.errors import ConfigError
+from npc_engine.llm.base import ChatModel
+
+__all__ = ["make_chat_model"]
+
+
+def make_chat_model(spec: str, *, n_threads: int = 1) -> ChatModel:
+    backend, _, arg = spec.partition(":")
+    if backend == "llamacpp":
+        from npc_engine.llm.llamacpp import LlamaCppChatModel
+
+        return LlamaCppChatModel(arg or None, n_threads=n_threads)
+    if backend == "langchain":
+        from npc_engine.llm.langchain import LangChainChatModel, load_langchain_model
+
+        return LangChainChatModel(load_langchain_model(arg))
+    if backend == "scripted":
+        from npc_engine.llm.scripted import ScriptedChatModel
+
+        return ScriptedChatModel()
+    raise ConfigError(
+        f"unknown chat model {spec!r}; use llamacpp[:PATH.gguf], langchain:<module>.<Class> or scripted"
+    )
