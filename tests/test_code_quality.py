@@ -18,6 +18,7 @@ PUBLIC_MODULES = [
     "npc_engine.llm",
     "npc_engine.prompt",
     "npc_engine.guard",
+    "npc_engine.affect",
     "npc_engine.state",
     "knowledge.types",
     "knowledge.gating",
