@@ -3,11 +3,13 @@
 =====================================  ==============================================
 ``llamacpp``                           in-process llama.cpp, the bundled SmolLM2-135M
 ``llamacpp:/path/model.gguf``          in-process llama.cpp, any GGUF file
+``openai:<base_url>#<model>``          any OpenAI-compatible server (``,schema=json_object``
+                                       for llama-cpp-python's server)
 ``langchain:<module>.<Class>``         any LangChain chat model (built with no arguments)
 ``scripted``                           the scripted fake (tests)
 =====================================  ==============================================
 
-OpenAI-compatible servers and the grounded composer join this table as they land.
+The grounded composer joins this table when it lands.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ def make_chat_model(spec: str, *, n_threads: int = 1) -> ChatModel:
         from npc_engine.llm.llamacpp import LlamaCppChatModel
 
         return LlamaCppChatModel(arg or None, n_threads=n_threads)
+    if backend == "openai":
+        from npc_engine.llm.openai_compat import OpenAIChatModel, parse_openai_spec
+
+        base_url, model, mode = parse_openai_spec(arg)
+        return OpenAIChatModel(base_url, model, schema_mode=mode)
     if backend == "langchain":
         from npc_engine.llm.langchain import LangChainChatModel, load_langchain_model
 
@@ -33,5 +40,5 @@ def make_chat_model(spec: str, *, n_threads: int = 1) -> ChatModel:
 
         return ScriptedChatModel()
     raise ConfigError(
-        f"unknown chat model {spec!r}; use llamacpp[:PATH.gguf], langchain:<module>.<Class> or scripted"
+        f"unknown chat model {spec!r}; use llamacpp[:PATH.gguf], openai:<base_url>#<model>, langchain:<module>.<Class> or scripted"
     )
