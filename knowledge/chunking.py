@@ -26,10 +26,6 @@ class TextPiece:
     heading: str  # the heading trail, "" when none
     text: str  # the chunk text, heading trail included
 
-    @property
-    def body(self) -> str:
-        return self.text
-
 
 def _sections(markdown: str) -> list[tuple[list[str], str]]:
     trail: list[tuple[int, str]] = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -58,23 +57,6 @@ class Document:
     @property
     def source_id(self) -> str:
         return f"{self.kind}:{self.doc_id}"
-
-    def fingerprint(self) -> str:
-        """Changes whenever anything that reaches the index changes."""
-        meta = json.dumps(
-            {
-                "title": self.title,
-                "locale": self.locale,
-                "category": self.category,
-                "tags": self.tags,
-                "keys": self.keys,
-                "gating": self.gating,
-                "extra": self.extra,
-            },
-            sort_keys=True,
-            ensure_ascii=False,
-        )
-        return content_hash(self.kind, self.doc_id, self.body, meta)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,13 @@ def test_the_readme_python_example_runs(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NPC_")}
     env.update(NPC_DATA_DIR=str(tmp_path), NPC_EMBEDDER="hash", NPC_VECTOR_STORE="memory")
     result = subprocess.run(
-        [sys.executable, "-c", blocks[0]], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-c", blocks[0]],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "chunks embedded" in result.stdout

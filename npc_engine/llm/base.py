@@ -41,6 +41,23 @@ class ChatResult:
     finish_reason: str = "stop"
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_openai(cls, data: dict[str, Any], *, model: str) -> ChatResult:
+        """Read an OpenAI-shaped chat completion (llama.cpp and OpenAI-compatible servers).
+
+        Raises ``KeyError``/``IndexError``/``TypeError`` on a malformed body; callers turn
+        that into ``ChatModelError``.
+        """
+        choice = data["choices"][0]
+        usage = data.get("usage") or {}
+        return cls(
+            text=choice["message"].get("content") or "",
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            model=model,
+            finish_reason=choice.get("finish_reason") or "stop",
+        )
+
 
 @runtime_checkable
 class ChatModel(Protocol):

@@ -93,15 +93,10 @@ class LlamaCppChatModel:
             raise
         except Exception as exc:
             raise ChatModelError(f"llama.cpp generation failed: {exc}") from exc
-        choice = out["choices"][0]
-        usage = out.get("usage") or {}
-        return ChatResult(
-            text=choice["message"].get("content") or "",
-            prompt_tokens=int(usage.get("prompt_tokens", 0)),
-            completion_tokens=int(usage.get("completion_tokens", 0)),
-            model=self.id,
-            finish_reason=choice.get("finish_reason") or "stop",
-        )
+        try:
+            return ChatResult.from_openai(out, model=self.id)
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ChatModelError(f"llama.cpp returned a malformed completion: {exc}") from None
 
     async def generate(self, request: ChatRequest) -> ChatResult:
         loop = asyncio.get_running_loop()

@@ -113,16 +113,7 @@ class OpenAIChatModel:
             if response.status_code >= 400:
                 raise ChatModelError(f"{self.id}: HTTP {response.status_code}: {response.text[:200]}")
             try:
-                data = response.json()
-                choice = data["choices"][0]
-                usage = data.get("usage") or {}
-                return ChatResult(
-                    text=choice["message"].get("content") or "",
-                    prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                    completion_tokens=int(usage.get("completion_tokens", 0)),
-                    model=self.id,
-                    finish_reason=choice.get("finish_reason") or "stop",
-                )
+                return ChatResult.from_openai(response.json(), model=self.id)
             except (ValueError, KeyError, IndexError, TypeError) as exc:
                 raise ChatModelError(f"{self.id}: malformed response: {exc}") from None
         raise ChatModelError(f"{self.id}: failed after {self.retries + 1} attempts: {last}")

@@ -32,7 +32,9 @@ def test_the_prompt_fits_the_budget_and_records_what_was_dropped() -> None:
     assert plan.tokens <= 1200
     assert plan.included[0] == "lore:doc0"  # the best-ranked note is kept first
     assert any(d.startswith("lore:") for d in plan.dropped)
-    assert sum(1 for m in plan.messages for _ in [m]) >= 2
+    assert plan.messages[0].role == "system" and plan.messages[-1].content.endswith(
+        "Player: Tell me everything."
+    )
 
 
 def test_the_static_prefix_is_byte_identical_across_turns() -> None:
