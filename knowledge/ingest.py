@@ -77,6 +77,10 @@ def chunk_document(
         }
         if doc.category:
             meta["category"] = doc.category
+        if doc.keys:  # lorebook triggers: a key in the player's words brings the chunk in
+            meta["keys"] = "|".join(doc.keys)
+        if doc.canary:  # lets the output guard look for this exact phrase
+            meta["canary"] = doc.canary
         for key, value in doc.extra.items():
             meta[key] = value[:4000]
         digest = content_hash(piece.text, json.dumps(meta, sort_keys=True, ensure_ascii=False))[:12]

@@ -10,6 +10,7 @@ cached per worker and rebuilt when the tenant's catalog revision moves.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,6 +57,7 @@ class _Snapshot:
     lore_gates: frozenset[str]  # gates that hold at least one lore chunk
     profiles: dict[str, GateProfile]
     lexical: LexicalIndex
+    triggers: list[tuple[re.Pattern[str], int]]  # lorebook keys -> chunk position
 
 
 @dataclass(slots=True)
@@ -116,6 +118,7 @@ class KnowledgeBase:
                 lore_gates=frozenset(c.gate_id for c in chunks if c.kind == "lore"),
                 profiles=profiles,
                 lexical=lexical,
+                triggers=_triggers(chunks),
             )
             log.debug("kb.snapshot", tenant=self.tenant, revision=revision, chunks=len(chunks))
             return self._snapshot
@@ -211,22 +214,41 @@ class KnowledgeBase:
                 continue
             seen_sources.add(chunk.source_id)
             hits.append(
-                SearchHit(
-                    chunk_id=chunk.chunk_id,
-                    source_id=chunk.source_id,
-                    kind=chunk.kind,
-                    title=chunk.title,
-                    text=chunk.text,
+                _hit(
+                    chunk,
                     score=entry.score,
                     dense_score=entry.dense,
                     dense_rank=entry.dense_rank,
                     lexical_rank=entry.lexical_rank,
-                    metadata=dict(chunk.metadata),
                 )
             )
             if len(hits) >= k:
                 break
         return hits
+
+    async def triggered(self, text: str, asker: Asker | None, *, limit: int = 3) -> list[SearchHit]:
+        """Lorebook entries whose ``keys`` occur in ``text`` (whole words, any case), gated like search."""
+        snap = await self.snapshot()
+        hits: list[SearchHit] = []
+        seen: set[str] = set()
+        for pattern, position in snap.triggers:
+            chunk = snap.chunks[position]
+            if chunk.source_id in seen or not pattern.search(text):
+                continue
+            profile = snap.profiles.get(chunk.gate_id)
+            if profile is None or not self._admits(profile, asker):
+                continue
+            seen.add(chunk.source_id)
+            hits.append(_hit(chunk, score=1.0))
+            if len(hits) >= limit:
+                break
+        return hits
+
+    async def hidden_lore(self, asker: Asker | None) -> tuple[int, list[CatalogChunk]]:
+        """(catalog revision, every lore chunk ``asker`` may NOT know): what replies must not leak."""
+        snap = await self.snapshot()
+        allowed = set(self._allowed(snap, asker))
+        return snap.revision, [c for c in snap.chunks if c.kind == "lore" and c.gate_id not in allowed]
 
     @staticmethod
     def _admits(profile: GateProfile, asker: Asker | None) -> bool:
@@ -239,3 +261,37 @@ class KnowledgeBase:
         if asker is None:
             return (OPEN_GATE.gate_id,)
         return allowed_gate_ids(snap.profiles.values(), asker)
+
+
+def _hit(
+    chunk: CatalogChunk,
+    *,
+    score: float,
+    dense_score: float | None = None,
+    dense_rank: int | None = None,
+    lexical_rank: int | None = None,
+) -> SearchHit:
+    return SearchHit(
+        chunk_id=chunk.chunk_id,
+        source_id=chunk.source_id,
+        kind=chunk.kind,
+        title=chunk.title,
+        text=chunk.text,
+        score=score,
+        dense_score=dense_score,
+        dense_rank=dense_rank,
+        lexical_rank=lexical_rank,
+        metadata=dict(chunk.metadata),
+    )
+
+
+def _triggers(chunks: Sequence[CatalogChunk]) -> list[tuple[re.Pattern[str], int]]:
+    """One pattern per keyed lore chunk: any of its keys as a whole word (substring for CJK)."""
+    out: list[tuple[re.Pattern[str], int]] = []
+    for position, chunk in enumerate(chunks):
+        keys = [k.strip() for k in str(chunk.metadata.get("keys", "")).split("|") if k.strip()]
+        if chunk.kind != "lore" or not keys:
+            continue
+        alternatives = [re.escape(k) if not k.isascii() else rf"(?<!\w){re.escape(k)}(?!\w)" for k in keys]
+        out.append((re.compile("|".join(alternatives), re.IGNORECASE), position))
+    return out

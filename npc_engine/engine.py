@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from pydantic import TypeAdapter
@@ -28,6 +29,12 @@ from npc_engine.settings import Settings
 from npc_engine.state.base import StateStore
 from npc_engine.world import definition_digest, load_world_definition
 from personas.schema import NpcPersona, Persona, SupportPersona, World
+
+if TYPE_CHECKING:
+    from npc_engine.affect.state import AffectState
+    from npc_engine.llm.base import ChatModel
+    from npc_engine.turn.runner import NpcTurns
+    from npc_engine.turn.types import EventOutcome, GameEventIn, NpcReply, Player, TurnDelta
 
 __all__ = ["Engine", "IngestResult", "asker_for"]
 
@@ -74,12 +81,34 @@ class Engine:
         state: StateStore,
         embedder: Embedder,
         vectors: VectorStore,
+        chat_model: ChatModel | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``chat_model`` defaults to ``settings.llm``, built on first use; ``clock`` is game time in seconds."""
         self.settings = settings
         self.state = state
         self.embedder = embedder
         self.vectors = vectors
+        self.clock = clock
+        self._chat_model = chat_model
         self._kbs: dict[str, KnowledgeBase] = {}
+        self._turns: NpcTurns | None = None
+
+    @property
+    def chat_model(self) -> ChatModel:
+        if self._chat_model is None:
+            from npc_engine.llm.factory import make_chat_model
+
+            self._chat_model = make_chat_model(self.settings.llm, n_threads=self.settings.llm_threads)
+        return self._chat_model
+
+    @property
+    def turns(self) -> NpcTurns:
+        if self._turns is None:
+            from npc_engine.turn.runner import NpcTurns
+
+            self._turns = NpcTurns(self)
+        return self._turns
 
     @classmethod
     def from_settings(cls, settings: Settings, *, embed_threads: int | None = None) -> Engine:
@@ -95,6 +124,9 @@ class Engine:
     def close(self) -> None:
         self.vectors.close()
         self.state.close()
+        closer = getattr(self._chat_model, "close", None)
+        if callable(closer):
+            closer()
 
     def _tenant(self, tenant: str | None) -> str:
         return tenant or self.settings.tenant
@@ -201,3 +233,45 @@ class Engine:
             )
         asker = asker_for(persona, world, flags=flags, stage=stage)
         return await kb.search(query, kinds=("lore",), asker=asker, k=k, dedupe_sources=dedupe_sources)
+
+    # -- NPC turns --------------------------------------------------------------------------
+    async def npc_turn(
+        self,
+        persona_id: str,
+        player: Player | str | dict[str, Any],
+        text: str,
+        *,
+        locale: str | None = None,
+        tenant: str | None = None,
+    ) -> NpcReply:
+        """One NPC turn: the player says ``text``; the NPC replies (see :mod:`npc_engine.turn`)."""
+        return await self.turns.run(persona_id, player, text, locale=locale, tenant=tenant)
+
+    def stream_npc_turn(
+        self,
+        persona_id: str,
+        player: Player | str | dict[str, Any],
+        text: str,
+        *,
+        locale: str | None = None,
+        tenant: str | None = None,
+    ) -> AsyncIterator[TurnDelta | NpcReply]:
+        """Like :meth:`npc_turn`, yielding guarded text deltas and then the final :class:`NpcReply`."""
+        return self.turns.stream(persona_id, player, text, locale=locale, tenant=tenant)
+
+    async def npc_event(
+        self,
+        persona_id: str,
+        player: Player | str | dict[str, Any],
+        event: GameEventIn | str | dict[str, Any],
+        *,
+        tenant: str | None = None,
+    ) -> EventOutcome:
+        """A game event (``gift_received``, ``attacked``, ``quest_completed``, custom ...) for the NPC."""
+        return await self.turns.event(persona_id, player, event, tenant=tenant)
+
+    async def affect_state(
+        self, persona_id: str, player_id: str, *, tenant: str | None = None, replayed: bool = False
+    ) -> AffectState:
+        """The NPC's stored emotion and relationship with the player (or rebuilt from the event log)."""
+        return await self.turns.affect(persona_id, player_id, tenant=tenant, replayed=replayed)

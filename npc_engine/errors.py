@@ -12,7 +12,8 @@ place) and a message that says how to fix it.
     │   ├── SourceFileError             invalid_file       a world, persona or knowledge file is wrong
     │   │   └── PersonaError            invalid_persona    (file, line and field are attached)
     │   ├── InvalidInputError           invalid_input      a bad argument or request value
-    │   └── NotFoundError               not_found          unknown persona, tenant, document ...
+    │   ├── NotFoundError               not_found          unknown persona, tenant, document ...
+    │   └── ConflictError               conflict           a concurrent update won the race, 409
     └── BackendError                    backend_error      a dependency failed, 5xx / degrade
         ├── EmbedderError               embedder_error
         ├── VectorStoreError            vector_store_error
@@ -30,6 +31,7 @@ __all__ = [
     "ChatModelError",
     "ChatModelTimeout",
     "ConfigError",
+    "ConflictError",
     "EmbedderError",
     "InvalidInputError",
     "NotFoundError",
@@ -79,6 +81,12 @@ class NotFoundError(UsageError):
     """Something named by the caller does not exist."""
 
     code = "not_found"
+
+
+class ConflictError(UsageError):
+    """Another writer changed the same conversation and this one lost the race (after retries)."""
+
+    code = "conflict"
 
 
 class SourceFileError(UsageError):

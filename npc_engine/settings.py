@@ -12,6 +12,9 @@ Backends are chosen by string ids (imported lazily, see ``npc_engine.backends``)
                    (a ``chroma run`` server), ``memory`` (in-process, tests)
 ``state_url``      an SQLAlchemy URL; default ``sqlite:///<data_dir>/state.db``;
                    ``postgresql+psycopg://...`` at scale
+``llm``            ``llamacpp`` (bundled SmolLM2-135M GGUF, default), ``llamacpp:PATH.gguf``,
+                   ``openai:<base_url>#<model>``, ``langchain:<module>.<Class>``,
+                   ``composer`` (no LLM), ``scripted`` (tests)
 =================  ===================================================================
 """
 
@@ -39,6 +42,19 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(default=40, ge=0, le=1024)
     max_file_bytes: int = Field(default=2_000_000, ge=1)
     search_k: int = Field(default=5, ge=1, le=100)
+    # -- NPC turns -------------------------------------------------------------------------
+    llm: str = "llamacpp"
+    llm_threads: int = Field(default=1, ge=1, le=64, description="llama.cpp threads; 1 on small machines.")
+    llm_timeout_s: float = Field(default=20.0, gt=0, le=600)
+    llm_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    reply_max_tokens: int = Field(default=200, ge=16, le=4096)
+    prompt_budget: int = Field(default=3072, ge=512, le=200_000, description="Prompt tokens (tiktoken).")
+    history_share: float = Field(default=0.5, gt=0.0, lt=1.0)
+    npc_lore_k: int = Field(default=3, ge=0, le=20)
+    memory_k: int = Field(default=5, ge=0, le=50)
+    max_memories: int = Field(default=200, ge=1, le=10_000, description="Per NPC and player.")
+    max_input_chars: int = Field(default=1000, ge=1, le=100_000)
+    affect_half_life_s: float = Field(default=600.0, gt=0)
 
     @field_validator("data_dir")
     @classmethod

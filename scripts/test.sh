@@ -16,6 +16,10 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 # tiktoken's cache inside the checkout, so a fresh clone proves the offline copy works
 export TIKTOKEN_CACHE_DIR=${TIKTOKEN_CACHE_DIR:-$PWD/.venv/tiktoken-cache}
 
+# Real services the tests use (loopback only). PostgreSQL runs on the project's machines;
+# `chroma run` and llama.cpp servers are started by the tests themselves on free ports.
+export NPCENGINE_TEST_POSTGRES_URL=${NPCENGINE_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
+
 set +e
 .venv/bin/python -m pytest -p no:cacheprovider "$@"
 status=$?

@@ -1,4 +1,4 @@
-"""``npc-engine``: validate, ingest and search a world; print the persona schema; import cards.
+"""``npc-engine``: validate, ingest and search a world; chat with an NPC; print the persona schema; import cards.
 
 Every error exits non-zero with one line on stderr (``error: file:line: field: reason``);
 with ``--json`` the error is a JSON object on stdout instead, so scripts can parse it.
@@ -272,6 +272,15 @@ def import_card(
         )
 
     _guard(as_json, body)
+
+
+def _register_chat() -> None:
+    from npc_engine.cli.chat import chat
+
+    app.command("chat")(chat)
+
+
+_register_chat()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,6 +30,9 @@ class ChatRequest:
     json_schema: dict[str, Any] | None = None  # constrain the output where supported
     stop: Sequence[str] = ()
     timeout_s: float | None = None
+    # What the turn is grounded on, as structured data (a ``npc_engine.composer.Grounding``
+    # for NPC turns). LLM adapters ignore it; the grounded composer answers from it alone.
+    grounding: object | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,10 @@
 ``openai:<base_url>#<model>``          any OpenAI-compatible server (``,schema=json_object``
                                        for llama-cpp-python's server)
 ``langchain:<module>.<Class>``         any LangChain chat model (built with no arguments)
+``composer``                           the grounded composer: no model, answers only
+                                       from the turn's gated lore and memories
 ``scripted``                           the scripted fake (tests)
 =====================================  ==============================================
-
-The grounded composer joins this table when it lands.
 """
 
 from __future__ import annotations
@@ -35,10 +35,14 @@ def make_chat_model(spec: str, *, n_threads: int = 1) -> ChatModel:
         from npc_engine.llm.langchain import LangChainChatModel, load_langchain_model
 
         return LangChainChatModel(load_langchain_model(arg))
+    if backend == "composer":
+        from npc_engine.composer.model import ComposerChatModel
+
+        return ComposerChatModel()
     if backend == "scripted":
         from npc_engine.llm.scripted import ScriptedChatModel
 
         return ScriptedChatModel()
     raise ConfigError(
-        f"unknown chat model {spec!r}; use llamacpp[:PATH.gguf], openai:<base_url>#<model>, langchain:<module>.<Class> or scripted"
+        f"unknown chat model {spec!r}; use llamacpp[:PATH.gguf], openai:<base_url>#<model>, langchain:<module>.<Class>, composer or scripted"
     )

@@ -56,6 +56,10 @@ class PromptPlan:
     static_tokens: int
     included: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    history_dropped: int = 0  # oldest history messages cut (the engine folds them into the summary)
+    # This turn's message as later turns' history will show it: the notes first shown now,
+    # then the player's words (memories and state are per turn and not repeated).
+    turn_record: str = ""
 
     def debug(self) -> dict[str, Any]:
         return {
@@ -140,7 +144,8 @@ def build_prompt(context: PromptContext, *, budget: int, history_share: float = 
             kept.append(message)
             used += _tokens(message)
         kept.reverse()
-        plan.dropped.append(f"history:{len(history) - len(kept)}")
+        plan.history_dropped = len(history) - len(kept)
+        plan.dropped.append(f"history:{plan.history_dropped}")
         history, cost = kept, used
     if history:
         plan.included.append(f"history:{len(history)}")
@@ -158,6 +163,7 @@ def build_prompt(context: PromptContext, *, budget: int, history_share: float = 
         parts.append(context.state_line)
     parts.append(player_block)
     turn = ChatMessage("user", "\n\n".join(parts))
+    plan.turn_record = "\n\n".join([*parts[:1], player_block] if notes else [player_block])
 
     plan.messages = [static, *([summary_msg] if summary_msg else []), *history, turn]
     plan.tokens = sum(_tokens(m) for m in plan.messages)

@@ -1,8 +1,9 @@
 """The ``StateStore`` seam: what the engine keeps between calls, per tenant.
 
-Today it is the knowledge catalog plus the world and persona documents; conversations,
-emotion, relationships, memories, tickets and idempotency keys join it as the engine
-grows. ``SqlStateStore`` implements it on SQLite (default) and PostgreSQL.
+It holds the knowledge catalog, the world and persona documents, and conversations
+(messages, emotion and relationship with their event log, memories); tickets and
+idempotency keys join it as the engine grows. ``SqlStateStore`` implements it on SQLite
+(default) and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from knowledge.catalog import Catalog
+from npc_engine.state.records import Conversation, ConversationKey, StoredMessage, TurnWrite
 
 __all__ = ["StateStore"]
 
@@ -36,5 +38,24 @@ class StateStore(Catalog, Protocol):
     async def get_persona(self, tenant: str, persona_id: str) -> dict[str, Any] | None: ...
 
     async def list_personas(self, tenant: str) -> list[dict[str, Any]]: ...
+
+    # -- conversations ----------------------------------------------------------------------
+    async def load_conversation(self, key: ConversationKey, *, history_limit: int = 200) -> Conversation: ...
+
+    async def commit_turn(self, write: TurnWrite) -> int:
+        """Commit atomically if still at ``write.expected_version``; else ``ConflictError``."""
+        ...
+
+    async def acquire_lease(self, key: ConversationKey, holder: str, *, now: float, ttl_s: float) -> bool: ...
+
+    async def release_lease(self, key: ConversationKey, holder: str) -> None: ...
+
+    async def affect_log(self, key: ConversationKey) -> list[dict[str, Any]]: ...
+
+    async def list_messages(
+        self, key: ConversationKey, *, limit: int = 50, before_seq: int | None = None
+    ) -> list[StoredMessage]: ...
+
+    async def forget_player(self, tenant: str, player_id: str) -> int: ...
 
     def close(self) -> None: ...

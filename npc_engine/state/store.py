@@ -22,6 +22,7 @@ from knowledge.catalog import CatalogChunk, IngestChanges, SourceState
 from knowledge.gating import GateProfile
 from knowledge.types import Kind
 from npc_engine.errors import ConfigError, StateStoreError
+from npc_engine.state.conversation_sql import ConversationSql
 from npc_engine.state.migrate import upgrade
 from npc_engine.state.tables import kb_chunks, kb_gates, kb_revisions, kb_sources, personas, tenants, worlds
 
@@ -57,7 +58,7 @@ def _make_engine(url: str) -> Engine:
         ) from exc
 
 
-class SqlStateStore:
+class SqlStateStore(ConversationSql):
     """State in a SQL database; ``SqlStateStore("sqlite://")`` is an in-memory store for tests."""
 
     def __init__(self, url: str) -> None:

@@ -5,13 +5,18 @@ Every table's primary key starts with ``tenant``: no row exists outside a tenant
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, func
+from sqlalchemy import Column, DateTime, Float, Integer, LargeBinary, MetaData, String, Table, Text, func
 
 __all__ = [
+    "affect_events",
+    "conversation_leases",
+    "conversations",
     "kb_chunks",
     "kb_gates",
     "kb_revisions",
     "kb_sources",
+    "memories",
+    "messages",
     "metadata",
     "personas",
     "tenants",
@@ -87,4 +92,76 @@ personas = Table(
     Column("kind", String(16), nullable=False),
     Column("source", String(1024), nullable=False),
     Column("data", Text, nullable=False),
+)
+
+# -- conversations (migration 0002) ------------------------------------------------------------
+# One conversation per (tenant, persona, player): the NPC's ongoing relationship with that
+# player. ``version`` is the optimistic-concurrency counter every turn commits against.
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("persona_id", String(120), primary_key=True),
+    Column("player_id", String(200), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("affect", Text, nullable=False),  # JSON (npc_engine.affect.state_to_json)
+    Column("summary", Text, nullable=False),
+    Column("summarised_upto", Integer, nullable=False),  # last message seq folded into the summary
+    Column("turns", Integer, nullable=False),
+    Column("last_message_seq", Integer, nullable=False),
+    Column("last_event_seq", Integer, nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("persona_id", String(120), primary_key=True),
+    Column("player_id", String(200), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("role", String(16), nullable=False),  # player | npc
+    Column("text", Text, nullable=False),
+    Column("meta", Text, nullable=False),  # JSON: emotion, actions, citations, usage, fallback
+    Column("at", Float, nullable=False),
+)
+
+affect_events = Table(
+    "affect_events",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("persona_id", String(120), primary_key=True),
+    Column("player_id", String(200), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("event", Text, nullable=False),  # JSON (npc_engine.affect.event_to_json)
+    Column("changes", Text, nullable=False),  # JSON: what the step changed, for audits
+)
+
+memories = Table(
+    "memories",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("persona_id", String(120), primary_key=True),
+    Column("player_id", String(200), primary_key=True),
+    Column("memory_id", String(64), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("key", String(64), nullable=True),
+    Column("importance", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("last_used_at", Float, nullable=False),
+    Column("vector", LargeBinary, nullable=True),  # float32, unit-normalised
+)
+
+# Who is running a turn on a conversation right now (cross-worker serialisation; see
+# ``ConversationSql.acquire_lease``). A lease expires, so a crashed worker blocks nobody.
+conversation_leases = Table(
+    "conversation_leases",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("persona_id", String(120), primary_key=True),
+    Column("player_id", String(200), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("expires_at", Float, nullable=False),
 )

@@ -1,0 +1,183 @@
+"""The NPC reply format: its JSON Schema, a tolerant parser, and a streaming text extractor.
+
+Backends that support it are constrained to :func:`reply_schema` (``text`` first, so a
+stream shows words early). Others are parsed tolerantly: a JSON object anywhere in the
+output (code fences allowed), or plain prose taken as the text. Output that tries to
+be JSON but is not is *garbage*: the turn retries, then falls back to the composer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from personas.schema import EMOTIONS, NpcPersona
+
+__all__ = ["MAX_REPLY_CHARS", "ParsedReply", "TextStreamExtractor", "parse_reply", "reply_schema"]
+
+MAX_REPLY_CHARS = 600
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
+
+
+def reply_schema(persona: NpcPersona) -> dict[str, Any]:
+    """The JSON Schema an NPC reply must match; actions are limited to the persona's allow-list."""
+    names = [a.name for a in persona.allowed_actions]
+    actions: dict[str, Any] = (
+        {
+            "type": "array",
+            "maxItems": 3,
+            "items": {
+                "type": "object",
+                "properties": {"name": {"type": "string", "enum": names}, "args": {"type": "object"}},
+                "required": ["name", "args"],
+                "additionalProperties": False,
+            },
+        }
+        if names
+        else {"type": "array", "maxItems": 0}
+    )
+    return {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string", "minLength": 1, "maxLength": MAX_REPLY_CHARS},
+            "emotion": {"type": "string", "enum": [*EMOTIONS, "neutral"]},
+            "actions": actions,
+        },
+        "required": ["text", "emotion", "actions"],
+        "additionalProperties": False,
+    }
+
+
+@dataclass(slots=True)
+class ParsedReply:
+    text: str
+    emotion: str | None = None
+    actions: list[Any] = field(default_factory=list)
+    structured: bool = False  # a JSON object was found
+    problem: str | None = None  # "garbage_json" | "empty" | None
+
+
+def _object_in(raw: str) -> dict[str, Any] | None:
+    candidates = [raw]
+    start, end = raw.find("{"), raw.rfind("}")
+    if 0 <= start < end:
+        candidates.append(raw[start : end + 1])
+    for candidate in candidates:
+        try:
+            value = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def parse_reply(raw: str) -> ParsedReply:
+    """Read a model's output as an NPC reply, as tolerantly as is safe."""
+    text = _FENCE.sub("", raw.strip()).strip()
+    data = _object_in(text)
+    if data is None:
+        if "{" in text or '"text"' in text:
+            return ParsedReply(text="", problem="garbage_json")
+        return ParsedReply(text=text, problem=None if text else "empty")
+    body = data.get("text", data.get("reply", data.get("message", "")))
+    body = body.strip() if isinstance(body, str) else ""
+    emotion = data.get("emotion")
+    actions = data.get("actions")
+    return ParsedReply(
+        text=body,
+        emotion=emotion.strip().lower() if isinstance(emotion, str) else None,
+        actions=list(actions) if isinstance(actions, list) else [],
+        structured=True,
+        problem=None if body else "empty",
+    )
+
+
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_TEXT_KEY = re.compile(
+    r'^\s*\{\s*(?:"(?:[^"\\]|\\.)*"\s*:\s*(?:"(?:[^"\\]|\\.)*"|[-0-9.eE+]+|true|false|null)\s*,\s*)*'
+    r'"text"\s*:\s*"',
+    re.DOTALL,
+)
+
+
+class TextStreamExtractor:
+    """Feed raw model deltas; get back the decoded characters of the reply's ``text`` field.
+
+    A stream that does not start with ``{`` is prose and passes through unchanged.
+    """
+
+    def __init__(self) -> None:
+        self._buf = ""
+        self._mode = "start"  # start | seek | text | done | plain
+        self._pending = ""  # an incomplete escape sequence
+
+    def feed(self, delta: str) -> str:
+        if self._mode == "plain":
+            return delta
+        if self._mode == "done":
+            return ""
+        if self._mode in ("start", "seek"):
+            self._buf += delta
+            stripped = self._buf.lstrip()
+            if self._mode == "start" and stripped:
+                if not stripped.startswith(("{", "```")):
+                    self._mode = "plain"
+                    return self._buf
+                self._mode = "seek"
+            body = _FENCE.sub("", stripped) if stripped.startswith("```") else self._buf
+            match = _TEXT_KEY.match(body)
+            if match is None:
+                return ""
+            self._mode = "text"
+            rest, self._buf = body[match.end() :], ""
+            return self._decode(rest)
+        return self._decode(delta)
+
+    def _decode(self, chunk: str) -> str:
+        out: list[str] = []
+        data = self._pending + chunk
+        self._pending = ""
+        i = 0
+        while i < len(data):
+            ch = data[i]
+            if ch == '"':
+                self._mode = "done"
+                break
+            if ch != "\\":
+                out.append(ch)
+                i += 1
+                continue
+            if i + 1 >= len(data):
+                self._pending = data[i:]
+                break
+            code = data[i + 1]
+            if code == "u":
+                if i + 6 > len(data):
+                    self._pending = data[i:]
+                    break
+                point = _hex(data[i + 2 : i + 6])
+                if 0xD800 <= point < 0xDC00:  # a surrogate pair needs the second half
+                    if i + 12 > len(data):
+                        self._pending = data[i:]
+                        break
+                    low = _hex(data[i + 8 : i + 12])
+                    if 0xDC00 <= low < 0xE000:
+                        out.append(chr(0x10000 + ((point - 0xD800) << 10) + (low - 0xDC00)))
+                        i += 12
+                        continue
+                out.append(chr(point) if 0 <= point < 0xD800 or 0xE000 <= point <= 0x10FFFF else "\ufffd")
+                i += 6
+                continue
+            out.append(_ESCAPES.get(code, code))
+            i += 2
+        return "".join(out)
+
+
+def _hex(digits: str) -> int:
+    try:
+        return int(digits, 16)
+    except ValueError:
+        return 0xFFFD

@@ -1,0 +1,319 @@
+"""The NPC turn, end to end (DESIGN.md, "NPC turn").
+
+1. Load the persona, the player context and the conversation (serialised per
+   conversation: an in-process lock, plus a compare-and-set commit across workers).
+2. Guard the input: size limit, prompt-injection signals, content policy (a blocked
+   input gets an in-character deflection from the composer, not an error).
+3. Appraise the message: emotion and relationship move, deterministically, logged.
+4. Retrieve lore this NPC may know for this player (gated before the query, re-checked
+   after), lorebook keyword triggers, and this player's memories.
+5. Build the prompt under the token budget, static parts first.
+6. Generate (streaming when asked), constrained to the reply schema.
+7. Validate (parse, allow-listed actions, output guard, policy, character); retry once;
+   then the grounded composer answers, so the NPC never goes silent.
+8. Persist the turn atomically; fold cut history into the summary.
+9. Return the reply; log one ``turn.done`` event with per-stage timings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+import uuid
+import weakref
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import structlog
+
+from npc_engine.affect import (
+    GameEvent,
+    decay,
+    event_from_json,
+    event_to_json,
+    initial_state,
+    replay,
+    stage_of,
+    state_from_json,
+    state_to_json,
+    step,
+)
+from npc_engine.affect.state import AffectState
+from npc_engine.errors import BackendError, ConflictError, InvalidInputError
+from npc_engine.locale import detect_language, normalise_locale
+from npc_engine.state.records import ConversationKey, TurnWrite
+from npc_engine.turn.attempt import TurnAttempt
+from npc_engine.turn.resources import PersonaKit, TurnResources
+from npc_engine.turn.types import (
+    EmotionOut,
+    EventOutcome,
+    GameEventIn,
+    NpcReply,
+    Player,
+    RelationshipOut,
+    TurnDelta,
+)
+from personas.schema import NpcPersona
+
+if TYPE_CHECKING:
+    from npc_engine.engine import Engine
+
+__all__ = ["MAX_CONFLICT_RETRIES", "NpcTurns", "emotion_out", "relationship_out"]
+
+log = structlog.get_logger("npc_engine.turn")
+
+MAX_CONFLICT_RETRIES = 4
+
+
+def emotion_out(state: AffectState) -> EmotionOut:
+    label, intensity = state.emotion.dominant()
+    return EmotionOut(
+        label=label,
+        intensity=round(intensity, 4),
+        vector={k: round(v, 4) for k, v in state.emotion.as_dict().items()},
+    )
+
+
+def relationship_out(
+    state: AffectState, persona: NpcPersona, stages: list[str], before: str
+) -> RelationshipOut:
+    stage = stage_of(state.relationship, persona, stages)
+    return RelationshipOut(
+        stage=stage,
+        axes={k: round(v, 4) for k, v in state.relationship.as_dict().items()},
+        stage_changed=stage != before,
+    )
+
+
+class NpcTurns:
+    """NPC turns and game events for one :class:`~npc_engine.engine.Engine`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.resources = TurnResources()
+        self._locks: weakref.WeakValueDictionary[ConversationKey, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def _lock(self, key: ConversationKey) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    @contextlib.asynccontextmanager
+    async def _serialised(self, key: ConversationKey) -> AsyncIterator[str]:
+        """Run one turn at a time per conversation: in this worker (a lock) and across workers (a lease).
+
+        Yields the lease holder id; a commit that names it releases the lease in its own
+        transaction, otherwise it is released here.
+        """
+        settings = self.engine.settings
+        ttl = settings.llm_timeout_s * 3 + 30  # two model tries and the composer, with room
+        holder = uuid.uuid4().hex
+        async with self._lock(key):
+            deadline = time.monotonic() + ttl
+            delay = 0.005
+            while not await self.engine.state.acquire_lease(key, holder, now=time.time(), ttl_s=ttl):
+                if time.monotonic() > deadline:
+                    raise ConflictError(
+                        f"conversation {key.persona_id}/{key.player_id} is busy with another turn; retry later"
+                    )
+                await asyncio.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.2)
+            try:
+                yield holder
+            finally:
+                await self.engine.state.release_lease(key, holder)
+
+    async def _kit(self, tenant: str, persona_id: str) -> PersonaKit:
+        persona = await self.engine.persona(persona_id, tenant)
+        if not isinstance(persona, NpcPersona):
+            raise InvalidInputError(
+                f"{persona_id!r} is a support agent, not an NPC; use the support turn for it"
+            )
+        world = await self.engine.world(tenant)
+        digest = await self.engine.state.world_digest(tenant) or ""
+        return self.resources.kit(tenant, digest, persona, world)
+
+    def _check_text(self, text: str) -> str:
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInputError("the player's message is empty; send the words the player typed")
+        limit = self.engine.settings.max_input_chars
+        if len(text) > limit:
+            raise InvalidInputError(
+                f"the player's message is {len(text)} characters; the limit is {limit} "
+                "(NPC_MAX_INPUT_CHARS); split it or raise the limit",
+                code="input_too_long",
+            )
+        return "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
+
+    def _locale(self, text: str, player: Player, locale: str | None, kit: PersonaKit) -> str:
+        if locale:
+            return normalise_locale(locale)
+        fallback = (
+            normalise_locale(player.locale) if player.locale else kit.world.default_locale.split("-")[0]
+        )
+        return detect_language(text, default=fallback)
+
+    async def _embed(self, text: str) -> np.ndarray | None:
+        try:
+            return (await self.engine.embedder.embed([text], kind="query"))[0]
+        except BackendError as exc:
+            log.warning("turn.embed_failed", error=str(exc), code=exc.code)
+            return None
+
+    # -- turns ------------------------------------------------------------------------------
+    async def run(
+        self, persona_id: str, player: Player | str | dict[str, Any], text: str, **kw: Any
+    ) -> NpcReply:
+        reply: NpcReply | None = None
+        async for item in self.stream(persona_id, player, text, streaming=False, **kw):
+            if isinstance(item, NpcReply):
+                reply = item
+        assert reply is not None  # stream always ends with the reply or raises
+        return reply
+
+    async def stream(
+        self,
+        persona_id: str,
+        player: Player | str | dict[str, Any],
+        text: str,
+        *,
+        locale: str | None = None,
+        tenant: str | None = None,
+        streaming: bool = True,
+    ) -> AsyncIterator[TurnDelta | NpcReply]:
+        started = time.perf_counter()
+        who = Player.of(player)
+        words = self._check_text(text)
+        name = self.engine._tenant(tenant)
+        kit = await self._kit(name, persona_id)
+        reply_locale = self._locale(words, who, locale, kit)
+        key = ConversationKey(name, kit.persona.id, who.id)
+        load_ms = (time.perf_counter() - started) * 1000
+        async with self._serialised(key) as holder:
+            vector_task = asyncio.create_task(self._embed(words))
+            try:
+                for attempt_no in range(MAX_CONFLICT_RETRIES):
+                    attempt = TurnAttempt(self, kit, who, words, reply_locale, key, vector_task, streaming)
+                    async for delta in attempt.run():
+                        yield delta
+                    commit_started = time.perf_counter()
+                    try:
+                        version = await self.engine.state.commit_turn(attempt.write(holder))
+                    except ConflictError:
+                        log.info("turn.conflict_retry", persona=key.persona_id, attempt=attempt_no + 1)
+                        if attempt.streamed:
+                            yield TurnDelta(text="", reset=True)
+                        continue
+                    attempt.timings["load"] += load_ms
+                    attempt.timings["persist"] = (time.perf_counter() - commit_started) * 1000
+                    reply = attempt.reply(version, total_ms=(time.perf_counter() - started) * 1000)
+                    log.info(
+                        "turn.done",
+                        tenant=name,
+                        persona=key.persona_id,
+                        turn=reply.turn,
+                        fallback=reply.fallback,
+                        fallback_reason=reply.fallback_reason,
+                        blocked=reply.blocked,
+                        timings_ms=reply.timings_ms,
+                        prompt_tokens=reply.usage.prompt_tokens,
+                        completion_tokens=reply.usage.completion_tokens,
+                    )
+                    yield reply
+                    return
+            finally:
+                if not vector_task.done():
+                    vector_task.cancel()
+        raise ConflictError(
+            f"conversation {key.persona_id}/{key.player_id} kept changing under this turn "
+            f"({MAX_CONFLICT_RETRIES} tries); retry the request"
+        )
+
+    # -- game events ------------------------------------------------------------------------
+    async def event(
+        self,
+        persona_id: str,
+        player: Player | str | dict[str, Any],
+        event: GameEventIn | str | dict[str, Any],
+        *,
+        tenant: str | None = None,
+    ) -> EventOutcome:
+        """Apply a game event (``gift_received``, ``attacked`` ...) to the NPC's feelings about the player."""
+        who = Player.of(player)
+        happened = (
+            event
+            if isinstance(event, GameEventIn)
+            else GameEventIn(type=event)
+            if isinstance(event, str)
+            else GameEventIn.model_validate(event)
+        )
+        name = self.engine._tenant(tenant)
+        kit = await self._kit(name, persona_id)
+        persona, stages = kit.persona, kit.world.relationship_stages
+        key = ConversationKey(name, persona.id, who.id)
+        half_life = self.engine.settings.affect_half_life_s
+        async with self._serialised(key):
+            for _ in range(MAX_CONFLICT_RETRIES):
+                conv = await self.engine.state.load_conversation(key, history_limit=0)
+                now = self.engine.clock()
+                before = state_from_json(conv.affect) if conv.affect else initial_state(persona, now)
+                game_event = GameEvent(type=happened.type, at=now, magnitude=happened.magnitude)
+                result = step(before, game_event, persona, stages, half_life_s=half_life)
+                ignored = result.changes.get("ignored")
+                if ignored is None:
+                    write = TurnWrite(
+                        key=key,
+                        expected_version=conv.version,
+                        started_at=conv.started_at if conv.started_at is not None else now,
+                        at=now,
+                        affect=state_to_json(result.state),
+                        summary=conv.summary,
+                        summarised_upto=conv.summarised_upto,
+                        turns_added=0,
+                        events=[(event_to_json(game_event), result.changes)],
+                    )
+                    try:
+                        await self.engine.state.commit_turn(write)
+                    except ConflictError:
+                        continue
+                else:
+                    log.info("turn.event_ignored", persona=persona.id, event_type=happened.type, reason=ignored)
+                shown = decay(result.state, persona, now, half_life_s=half_life)
+                return EventOutcome(
+                    persona_id=persona.id,
+                    player_id=who.id,
+                    event=happened.type,
+                    applied=ignored is None,
+                    ignored_reason=ignored,
+                    emotion=emotion_out(shown),
+                    relationship=relationship_out(shown, persona, stages, result.stage_before),
+                )
+        raise ConflictError(f"conversation {key.persona_id}/{key.player_id} kept changing; retry the event")
+
+    async def affect(
+        self, persona_id: str, player_id: str, *, tenant: str | None = None, replayed: bool = False
+    ) -> AffectState:
+        """The stored emotion/relationship state, or (``replayed``) the one rebuilt from the event log."""
+        name = self.engine._tenant(tenant)
+        kit = await self._kit(name, persona_id)
+        key = ConversationKey(name, kit.persona.id, player_id)
+        conv = await self.engine.state.load_conversation(key, history_limit=0)
+        if conv.affect is None or conv.started_at is None:
+            raise InvalidInputError(f"{persona_id!r} has not met player {player_id!r} yet")
+        if not replayed:
+            return state_from_json(conv.affect)
+        events = [event_from_json(e) for e in await self.engine.state.affect_log(key)]
+        return replay(
+            kit.persona,
+            kit.world.relationship_stages,
+            events,
+            start=initial_state(kit.persona, conv.started_at),
+            half_life_s=self.engine.settings.affect_half_life_s,
+        )

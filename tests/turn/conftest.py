@@ -1,0 +1,120 @@
+"""Fixtures for NPC turns: the demo world ingested once with the fast fakes, engines per test."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from knowledge.embedders.hashing import HashEmbedder
+from knowledge.stores.memory import MemoryVectorStore
+from npc_engine.engine import Engine
+from npc_engine.llm.base import ChatModel
+from npc_engine.llm.scripted import ScriptedChatModel, ScriptItem
+from npc_engine.settings import Settings
+from npc_engine.state.store import SqlStateStore
+
+DEMO_WORLD = Path(__file__).resolve().parents[2] / "examples" / "demo_world"
+
+
+class Clock:
+    """Game time the test moves by hand."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Backends:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.state_url = f"sqlite:///{root / 'state.db'}"
+        self.state = SqlStateStore(self.state_url)
+        self.embedder = HashEmbedder()
+        self.vectors = MemoryVectorStore()
+
+
+@pytest.fixture(scope="session")
+def turn_backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backends]:
+    backends = Backends(tmp_path_factory.mktemp("turns"))
+    engine = Engine(
+        settings=Settings(_env_file=None, embedder="hash", vector_store="memory", data_dir=backends.root),  # type: ignore[call-arg]
+        state=backends.state,
+        embedder=backends.embedder,
+        vectors=backends.vectors,
+    )
+    asyncio.run(engine.ingest(DEMO_WORLD))
+    yield backends
+    backends.state.close()
+
+
+MakeEngine = Callable[..., Engine]
+
+
+@pytest.fixture
+def make_engine(turn_backends: Backends) -> MakeEngine:
+    """``make_engine(script, clock=..., model=..., **settings)``: an engine over the shared demo world."""
+
+    def make(
+        script: Sequence[ScriptItem] = ('{"text": "Aye.", "emotion": "neutral", "actions": []}',),
+        *,
+        clock: Callable[[], float] | None = None,
+        model: ChatModel | None = None,
+        state: Any = None,
+        **settings: Any,
+    ) -> Engine:
+        return Engine(
+            settings=Settings(  # type: ignore[call-arg]
+                _env_file=None,
+                embedder="hash",
+                vector_store="memory",
+                data_dir=turn_backends.root,
+                **settings,
+            ),
+            state=state or turn_backends.state,
+            embedder=turn_backends.embedder,
+            vectors=turn_backends.vectors,
+            chat_model=model or ScriptedChatModel(script),
+            clock=clock or Clock(),
+        )
+
+    return make
+
+
+@pytest.fixture
+def player() -> str:
+    """A player id no other test uses (conversations are per NPC and player)."""
+    return f"p-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A private schema in the real PostgreSQL that scripts/test.sh points at; dropped afterwards."""
+    base = os.environ.get("NPCENGINE_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("NPCENGINE_TEST_POSTGRES_URL is not set (scripts/test.sh sets it)")
+    from sqlalchemy import create_engine, text
+
+    schema = f"npc_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
