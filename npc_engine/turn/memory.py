@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import structlog
-from npc_engine.memory import Fact, MemoryItem, extract_facts, rank_memories, summarise
 
 from knowledge.embedders.base import Embedder
 from npc_engine.errors import BackendError
+from npc_engine.memory import Fact, MemoryItem, extract_facts, rank_memories, summarise
 from npc_engine.state.records import ConversationKey, StoredMemory, StoredMessage
 
 __all__ = ["MemoryUpdate", "fold_history", "recall", "remember"]

@@ -284,7 +284,9 @@ class NpcTurns:
                     except ConflictError:
                         continue
                 else:
-                    log.info("turn.event_ignored", persona=persona.id, event_type=happened.type, reason=ignored)
+                    log.info(
+                        "turn.event_ignored", persona=persona.id, event_type=happened.type, reason=ignored
+                    )
                 shown = decay(result.state, persona, now, half_life_s=half_life)
                 return EventOutcome(
                     persona_id=persona.id,
