@@ -138,6 +138,10 @@ def chat(
         except ValidationError as exc:
             problem = exc.errors()[0]
             raise InvalidInputError(f"--{problem['loc'][0]}: {problem['msg']}") from None
+        if not as_json:  # a person is reading: the status line says why the composer answered
+            from npc_engine.logging import configure_logging
+
+            configure_logging("ERROR")
         settings = _settings(data_dir, tenant, embed_threads=1, llm=llm)
         engine = Engine.from_settings(settings)
         try:

@@ -136,6 +136,15 @@ def _blocks(markdown: str) -> list[str]:
     return [b for b in blocks if b]
 
 
+def _without_trail(text: str, title: str) -> str:
+    """Drop the heading trail ("Title > Section") that every indexed lore chunk starts with."""
+    first, sep, rest = text.partition("\n")
+    line = first.strip()
+    if sep and (line == title.strip() or (" > " in line and not _SENTENCE_END.search(line))):
+        return rest
+    return text
+
+
 def _sentences(markdown: str) -> list[str]:
     out: list[str] = []
     for block in _blocks(markdown):
@@ -205,7 +214,7 @@ def _relevant_facts(lore: Sequence[LoreNote], query: set[str]) -> list[tuple[str
     candidates = [
         (note_index, sentence_index, note.id, sentence, _tokens(sentence) & query)
         for note_index, note in enumerate(lore)
-        for sentence_index, sentence in enumerate(_sentences(note.text))
+        for sentence_index, sentence in enumerate(_sentences(_without_trail(note.text, note.title)))
     ]
     df = Counter(token for *_, shared in candidates for token in shared)
     # Rarer shared words weigh more; summed in sorted order so every process gets the same float.
@@ -238,7 +247,7 @@ def _relevant_facts(lore: Sequence[LoreNote], query: set[str]) -> list[tuple[str
 
 def _first_fact(lore: Sequence[LoreNote]) -> list[tuple[str, str]]:
     for note in lore:
-        sentences = _sentences(note.text)
+        sentences = _sentences(_without_trail(note.text, note.title))
         if sentences:
             return [(note.id, _clip(sentences[0], MAX_FACT_CHARS))]
     return []

@@ -10,7 +10,7 @@ until the length cap. :func:`character_problems` returns one code per problem, a
 * ``wrong_name: X`` — the reply introduces itself as X, and no word of X is the
   persona's name, a part of it, an alias or a part of one ("I'm Grimbold Ironfist",
   "me llamo Grimbold", "我叫格林博尔德", "मेरा नाम ग्रिम्बोल्ड है");
-* ``repetition`` — a sentence said three times or more, or repeated 4-word runs
+* ``repetition`` — a sentence said three times or more (twice if 5+ words), or repeated 4-word runs
   covering more than 40% of a reply of 24 words or more (each CJK character is a word).
 
 For Latin, Cyrillic and other cased scripts a name must look like one: capitalised,
@@ -184,6 +184,8 @@ def _repetitive(text: str) -> bool:
     )
     if any(count >= 3 and len(s.split()) >= 3 for s, count in sentences.items()):
         return True
+    if any(count >= 2 and len(s.split()) >= 5 for s, count in sentences.items()):
+        return True  # a whole sentence of five or more words said twice: a small model looping
     words = _TOKEN.findall(text.casefold())
     n = 4
     if len(words) < 24:

@@ -40,6 +40,7 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
     "reveal": (
         r"\b(reveal|show|print|repeat|output|display|tell me|give me|what (is|are))\b.{0,40}"
         r"\b(system prompt|prompt|instructions|hidden (notes|rules|text)|initial (prompt|message)|context window)\b",
+        r"\b(reveal|disclose|divulge)\b.{0,30}\b(every|all|any|your)\b.{0,20}\b(secrets?|passwords?|hidden names?)\b",
         r"\b(muestra|revela|repite|dime)\b.{0,40}\b(prompt|instrucciones|reglas ocultas)",
         r"(显示|告诉我|输出|重复|泄露|說出|告訴我).{0,12}(系统提示|提示词|系统指令|指令|設定|提示詞)",
         r"(सिस्टम प्रॉम्प्ट|निर्देश).{0,30}(बताओ|दिखाओ|दोहराओ)",

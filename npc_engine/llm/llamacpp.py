@@ -45,12 +45,19 @@ def bundled_gguf() -> Path:
 
 class LlamaCppChatModel:
     def __init__(
-        self, model_path: str | Path | None = None, *, n_threads: int = 1, n_ctx: int = 4096, seed: int = 7
+        self,
+        model_path: str | Path | None = None,
+        *,
+        n_threads: int = 1,
+        n_ctx: int = 4096,
+        seed: int = 7,
+        repeat_penalty: float = 1.15,
     ) -> None:
         self.model_path = Path(model_path) if model_path else None
         self.n_threads = n_threads
         self.n_ctx = n_ctx
         self.seed = seed
+        self.repeat_penalty = repeat_penalty
         self.id = f"llamacpp:{(self.model_path or Path('smollm2-135m')).stem}"
         self._llm: Any = None
         self._lock = threading.Lock()
@@ -81,6 +88,8 @@ class LlamaCppChatModel:
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "stop": list(request.stop) or None,
+            # small models loop; a mild penalty on repeated tokens keeps replies moving
+            "repeat_penalty": self.repeat_penalty,
         }
         if request.json_schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}

@@ -87,7 +87,10 @@ saw: seen | has seen: 见过 | slew: slain
 def _table(spec: str) -> dict[str, str]:
     """``"english: word word | english: word"`` → ``{word: english}``."""
     return {
-        word: english.strip() for group in spec.split("|") for english, words in [group.split(":")] for word in words.split()
+        word: english.strip()
+        for group in spec.split("|")
+        for english, words in [group.split(":")]
+        for word in words.split()
     }
 
 
@@ -220,10 +223,12 @@ _QUESTION_START = re.compile(
     r"|cu[aá]ndo\b|qui[eé]n\b|cu[aá]l\b|por qu[eé]\b)",
     re.IGNORECASE,
 )
-_QUESTION_ANYWHERE = re.compile(r"(?<!\S)क्या(?!\S)|\bkya\b|什么|怎么|為什麼|为什么|哪里|哪儿|谁|[吗嗎么呢]\s*$", re.IGNORECASE)
+_QUESTION_ANYWHERE = re.compile(
+    r"(?<!\S)क्या(?!\S)|\bkya\b|什么|怎么|為什麼|为什么|哪里|哪儿|谁|[吗嗎么呢]\s*$", re.IGNORECASE
+)
 _LATIN_TOKEN = re.compile(r"[^\W\d_](?:[\w'-]*[^\W_])?")
 _NEXT_TOKEN = re.compile(r"\s(" + _LATIN_TOKEN.pattern + ")")
-_DROP = str.maketrans("", "", "<>{}[]`\"“”«»*_#|\\")
+_DROP = str.maketrans("", "", '<>{}[]`"“”«»*_#|\\')
 _EN_PRONOUNS = (
     (r"\bI am\b", "they are"), (r"\bI was\b", "they were"), (r"\bI'm\b", "they're"), (r"\bI've\b", "they've"),
     (r"\bI'll\b", "they'll"), (r"\bI'd\b", "they'd"), (r"\bI\b", "they"), (r"\bmy\b", "their"),

@@ -143,7 +143,9 @@ def _fit(facts: list[Fact], lines: list[str], max_tokens: int) -> str:
     return text
 
 
-def summarise(previous: str, messages: Sequence[tuple[str, str]], *, npc_name: str, max_tokens: int = 200) -> str:
+def summarise(
+    previous: str, messages: Sequence[tuple[str, str]], *, npc_name: str, max_tokens: int = 200
+) -> str:
     """Fold ``messages`` ((role, text), oldest first; role ``"player"`` or ``"npc"``) into ``previous``.
 
     Returns the new summary, at most ``max_tokens`` tokens (see the module docstring for

@@ -80,6 +80,9 @@ def parse_reply(raw: str) -> ParsedReply:
     data = _object_in(text)
     if data is None:
         if "{" in text or '"text"' in text:
+            salvaged = _salvage(text)
+            if salvaged:  # cut off by max_tokens inside "text": keep its complete sentences
+                return ParsedReply(text=salvaged)
             return ParsedReply(text="", problem="garbage_json")
         return ParsedReply(text=text, problem=None if text else "empty")
     body = data.get("text", data.get("reply", data.get("message", "")))
@@ -93,6 +96,21 @@ def parse_reply(raw: str) -> ParsedReply:
         structured=True,
         problem=None if body else "empty",
     )
+
+
+_LAST_SENTENCE_END = re.compile(r"[.!?。！？…](?=[^.!?。！？…]*$)")
+
+
+def _salvage(raw: str) -> str:
+    """The ``text`` field of JSON cut off by ``max_tokens``: whole if it was closed, else its complete sentences."""
+    extractor = TextStreamExtractor()
+    body = extractor.feed(raw)
+    if extractor.state == "done":
+        return body.strip()
+    if extractor.state != "text":
+        return ""
+    end = _LAST_SENTENCE_END.search(body)
+    return body[: end.end()].strip() if end else ""
 
 
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
@@ -113,6 +131,11 @@ class TextStreamExtractor:
         self._buf = ""
         self._mode = "start"  # start | seek | text | done | plain
         self._pending = ""  # an incomplete escape sequence
+
+    @property
+    def state(self) -> str:
+        """``start``, ``seek`` (before the text), ``text`` (inside it), ``done`` or ``plain``."""
+        return self._mode
 
     def feed(self, delta: str) -> str:
         if self._mode == "plain":
