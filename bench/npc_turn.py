@@ -201,7 +201,8 @@ async def local_llm_ratio(data_dir: Path, runs: int) -> float:
             q = QUESTIONS[i % len(QUESTIONS)]
             reply = await engine.npc_turn("brannoc", f"bench-llm-{i}", q)
             request = model.requests[-1]
-            if reply.usage.completion_tokens and i:
+            clean = not reply.fallback and not reply.debug["problems"]  # one model call, timed alone
+            if reply.usage.completion_tokens and i and clean:
                 engine_rates.append(reply.usage.completion_tokens / (reply.timings_ms["generate"] / 1000))
             started = time.perf_counter()
             out = raw.create_chat_completion(
@@ -209,6 +210,7 @@ async def local_llm_ratio(data_dir: Path, runs: int) -> float:
                 max_tokens=request.max_tokens,
                 temperature=request.temperature,
                 response_format={"type": "json_object", "schema": request.json_schema},
+                repeat_penalty=model.inner.repeat_penalty,
             )
             elapsed = time.perf_counter() - started
             if i:  # the first round warms both

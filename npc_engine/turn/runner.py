@@ -131,13 +131,16 @@ class NpcTurns:
                 await self.engine.state.release_lease(key, holder)
 
     async def _kit(self, tenant: str, persona_id: str) -> PersonaKit:
+        digest = await self.engine.state.world_digest(tenant) or ""
+        cached = self.resources.cached_kit(tenant, digest, persona_id)
+        if cached is not None:
+            return cached
         persona = await self.engine.persona(persona_id, tenant)
         if not isinstance(persona, NpcPersona):
             raise InvalidInputError(
                 f"{persona_id!r} is a support agent, not an NPC; use the support turn for it"
             )
         world = await self.engine.world(tenant)
-        digest = await self.engine.state.world_digest(tenant) or ""
         return self.resources.kit(tenant, digest, persona, world)
 
     def _check_text(self, text: str) -> str:

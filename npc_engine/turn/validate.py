@@ -11,6 +11,7 @@ good line of dialogue).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = ["Verdict", "filter_actions", "validate_reply"]
 
 log = structlog.get_logger("npc_engine.turn")
 
+_SCAFFOLD_TAG = re.compile(r"</?note\b|<\|im_(start|end)\|>|\bPlayer:\s", re.IGNORECASE)
 PolicyCheck = Callable[[str], str | None]  # text -> "rule id" when the output breaks the policy
 
 
@@ -74,6 +76,8 @@ def validate_reply(
         return Verdict(ok=False, text="", emotion=None, problems=[parsed.problem])
     text = parsed.text[:MAX_REPLY_CHARS].strip()
     problems = [f"{v.kind}:{v.source}" for v in guard.check(text)]
+    if _SCAFFOLD_TAG.search(text):
+        problems.append("system_prompt:note_tag")
     rule = policy(text) if policy else None
     if rule:
         problems.append(f"policy:{rule}")
