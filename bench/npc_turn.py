@@ -230,6 +230,9 @@ async def main() -> None:
     parser.add_argument("--llm-runs", type=int, default=5)
     parser.add_argument("--skip-llm", action="store_true")
     args = parser.parse_args()
+    from npc_engine.logging import configure_logging
+
+    configure_logging("ERROR")  # events go to stderr; the figures stay readable on stdout
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         settings = Settings(_env_file=None, data_dir=data_dir, embed_threads=2)  # type: ignore[call-arg]

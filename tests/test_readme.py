@@ -29,3 +29,4 @@ def test_the_readme_python_example_runs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "chunks embedded" in result.stdout
     assert "lore:" in result.stdout
+    assert "stage=stranger" in result.stdout  # the NPC turn ran
