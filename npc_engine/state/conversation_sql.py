@@ -22,7 +22,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -314,17 +314,6 @@ class ConversationSql:
                 )
                 total += done.rowcount or 0
             return total
-
-        result: int = await self._tx(fn)
-        return result
-
-    async def conversation_count(self, tenant: str) -> int:
-        def fn(conn: Connection) -> int:
-            return int(
-                conn.execute(
-                    select(func.count()).select_from(conversations).where(conversations.c.tenant == tenant)
-                ).scalar_one()
-            )
 
         result: int = await self._tx(fn)
         return result

@@ -244,7 +244,7 @@ class TurnAttempt:
                 self.key,
                 self.text,
                 locale=self.locale,
-                stored=conv.memories if self.policy_hit is None else (),
+                stored=conv.memories,
                 embedder=engine.embedder,
                 now=now,
                 max_memories=settings.max_memories,
