@@ -5,13 +5,20 @@ inside the query) and BM25 (masked by the same gate), fuses the two rankings by
 reciprocal rank, re-checks every result against the catalog and its gate, and
 returns the best ``k``. The catalog snapshot (chunk texts, gates, the BM25 index) is
 cached per worker and rebuilt when the tenant's catalog revision moves.
+
+Small partitions (at most ``exact_max`` vectors each, ``exact_budget`` in all per
+tenant) are read back from the vector store once per catalog revision and searched
+exactly in memory with numpy: a game world's lore is split into many small gate
+partitions, and one matrix product each is faster than one vector-store round trip
+each (the NPC turn benchmark measures it). Large partitions are queried in the store.
+A partition is read only when an asker allowed to see it first searches it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +65,16 @@ class _Snapshot:
     profiles: dict[str, GateProfile]
     lexical: LexicalIndex
     triggers: list[tuple[re.Pattern[str], int]]  # lorebook keys -> chunk position
+    exact: dict[str, _Exact | None]  # partition -> in-memory copy (None: too big, use the store)
+    exact_rows: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Exact:
+    """A partition held in memory: unit-length rows and each row's position in the snapshot."""
+
+    positions: np.ndarray  # int64
+    matrix: np.ndarray  # float32, (rows, dim)
 
 
 @dataclass(slots=True)
@@ -80,8 +97,12 @@ class KnowledgeBase:
         catalog: Catalog,
         dense_weight: float = 1.0,
         lexical_weight: float = 1.0,
+        exact_max: int = 5000,
+        exact_budget: int = 50_000,
     ) -> None:
         self.tenant = tenant
+        self.exact_max = exact_max
+        self.exact_budget = exact_budget
         self.embedder = embedder
         self.vectors = vectors
         self.catalog = catalog
@@ -90,8 +111,10 @@ class KnowledgeBase:
         self._snapshot: _Snapshot | None = None
         self._lock = asyncio.Lock()
 
-    async def snapshot(self) -> _Snapshot:
-        revision = await self.catalog.revision(self.tenant)
+    async def snapshot(self, revision: int | None = None) -> _Snapshot:
+        """The catalog as of ``revision`` (read from the catalog when not given)."""
+        if revision is None:
+            revision = await self.catalog.revision(self.tenant)
         snap = self._snapshot
         if snap is not None and snap.revision == revision:
             return snap
@@ -119,6 +142,7 @@ class KnowledgeBase:
                 profiles=profiles,
                 lexical=lexical,
                 triggers=_triggers(chunks),
+                exact={},
             )
             log.debug("kb.snapshot", tenant=self.tenant, revision=revision, chunks=len(chunks))
             return self._snapshot
@@ -144,7 +168,8 @@ class KnowledgeBase:
         k: int = 5,
         candidates: int = 40,
         dedupe_sources: bool = False,
-        query_vector: np.ndarray | None = None,
+        query_vector: np.ndarray | Awaitable[np.ndarray | None] | None = None,
+        revision: int | None = None,
     ) -> list[SearchHit]:
         """Best ``k`` chunks the asker may know, for ``query``.
 
@@ -152,13 +177,16 @@ class KnowledgeBase:
         are open to every persona of the tenant. With ``dedupe_sources`` only the best
         chunk of each source document is kept. If the embedder or the vector store fails,
         the search degrades to BM25 alone (same gate) and logs ``kb.dense_unavailable``.
+        ``query_vector``: the query's embedding when the caller has it, or an awaitable of it
+        still being computed (BM25 runs meanwhile; ``None`` from it means the embedder failed).
+        ``revision``: the catalog revision the caller already read (saves a round trip).
         """
         if not query or not query.strip():
             raise InvalidInputError("the search query is empty; pass the player's words")
         bad = [kind for kind in kinds if kind not in KINDS]
         if bad or not kinds:
             raise InvalidInputError(f"unknown kind(s) {bad}; use some of {list(KINDS)}")
-        snap = await self.snapshot()
+        snap = await self.snapshot(revision)
         allowed = self._allowed(snap, asker)
         searches: list[tuple[str, MetadataFilter | None]] = []
         if "lore" in kinds:
@@ -167,32 +195,33 @@ class KnowledgeBase:
         if support:
             where = None if set(support) == {"faq", "ticket"} else MetadataFilter(one_of={"kind": support})
             searches.append((self.collection_for("faq", ""), where))
-        try:
-            if query_vector is None:
-                query_vector = (await self.embedder.embed([query], kind="query"))[0]
-            vector = query_vector.tolist()
-            results = await asyncio.gather(
-                *(
-                    self.vectors.query(name, vector, k=candidates, where=w, payload=False)
-                    for name, w in searches
-                )
-            )
-            dense = sorted((hit for part in results for hit in part), key=lambda h: -h.score)[:candidates]
-        except BackendError as exc:  # degrade to lexical search (still gated), never fail the turn
-            log.warning("kb.dense_unavailable", tenant=self.tenant, error=str(exc), code=exc.code)
-            dense = []
         kind_ok = np.zeros(len(KINDS), dtype=bool)
         kind_ok[[KINDS.index(k) for k in kinds]] = True
+        pending: Awaitable[np.ndarray | None] | None = None
+        if query_vector is None:  # embed on the embedder's thread while BM25 runs here
+            pending = asyncio.ensure_future(self._embed(query))
+            await asyncio.sleep(0)
+        elif not isinstance(query_vector, np.ndarray):
+            pending = query_vector
         allowed_set = set(allowed)
         gate_ok = np.fromiter((g in allowed_set for g in snap.gate_ids), dtype=bool, count=len(snap.gate_ids))
         mask = kind_ok[snap.kind_codes] & gate_ok[snap.gate_codes]
         lexical = snap.lexical.search(query, k=candidates, mask=mask)
+        dense: list[tuple[str, float]] = []
+        try:
+            vector = await pending if pending is not None else query_vector
+            if vector is None:
+                log.warning("kb.dense_unavailable", tenant=self.tenant, error="no query embedding")
+            else:
+                dense = await self._dense(snap, searches, np.asarray(vector), kind_ok, candidates)
+        except BackendError as exc:  # degrade to lexical search (still gated), never fail the turn
+            log.warning("kb.dense_unavailable", tenant=self.tenant, error=str(exc), code=exc.code)
 
         fused: dict[str, _Fused] = {}
-        for rank, hit in enumerate(dense, start=1):
-            entry = fused.setdefault(hit.id, _Fused())
+        for rank, (chunk_id, similarity) in enumerate(dense, start=1):
+            entry = fused.setdefault(chunk_id, _Fused())
             entry.score += self.dense_weight / (RRF_K + rank)
-            entry.dense, entry.dense_rank = hit.score, rank
+            entry.dense, entry.dense_rank = similarity, rank
         for rank, (index, _score) in enumerate(lexical, start=1):
             entry = fused.setdefault(snap.chunks[index].chunk_id, _Fused())
             entry.score += self.lexical_weight / (RRF_K + rank)
@@ -226,9 +255,76 @@ class KnowledgeBase:
                 break
         return hits
 
-    async def triggered(self, text: str, asker: Asker | None, *, limit: int = 3) -> list[SearchHit]:
+    async def _embed(self, query: str) -> np.ndarray:
+        return (await self.embedder.embed([query], kind="query"))[0]
+
+    async def _dense(
+        self,
+        snap: _Snapshot,
+        searches: list[tuple[str, MetadataFilter | None]],
+        query_vector: np.ndarray,
+        kind_ok: np.ndarray,
+        candidates: int,
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine) of the best ``candidates`` across ``searches``, best first."""
+        query = np.asarray(query_vector, dtype=np.float32)
+        norm = float(np.linalg.norm(query))
+        unit = query / norm if norm else query
+        found: list[tuple[str, float]] = []
+        remote: list[tuple[str, MetadataFilter | None]] = []
+        for name, where in searches:
+            exact = await self._exact(snap, name)
+            if exact is None:
+                remote.append((name, where))
+                continue
+            if not len(exact.positions):
+                continue
+            scores = exact.matrix @ unit
+            scores = np.where(kind_ok[snap.kind_codes[exact.positions]], scores, -np.inf)
+            top = min(candidates, len(scores))
+            best = np.argpartition(-scores, top - 1)[:top]
+            found += [
+                (snap.chunks[int(exact.positions[i])].chunk_id, float(scores[i]))
+                for i in best
+                if scores[i] > -np.inf
+            ]
+        if remote:
+            vector = query.tolist()
+            results = await asyncio.gather(
+                *(
+                    self.vectors.query(name, vector, k=candidates, where=w, payload=False)
+                    for name, w in remote
+                )
+            )
+            found += [(hit.id, hit.score) for part in results for hit in part]
+        return sorted(found, key=lambda item: -item[1])[:candidates]
+
+    async def _exact(self, snap: _Snapshot, name: str) -> _Exact | None:
+        """The in-memory copy of partition ``name`` (read on first use), or None to query the store."""
+        if name in snap.exact:
+            return snap.exact[name]
+        room = min(self.exact_max, self.exact_budget - snap.exact_rows)
+        fetched = await self.vectors.fetch_vectors(name, limit=room) if room > 0 else None
+        exact: _Exact | None = None
+        if fetched is not None:
+            ids, matrix = fetched
+            keep = [(row, snap.by_id[i]) for row, i in enumerate(ids) if i in snap.by_id]  # orphans out
+            rows = np.asarray([r for r, _ in keep], dtype=np.int64)
+            kept = matrix[rows] if len(rows) else np.zeros((0, max(matrix.shape[-1], 1)), np.float32)
+            norms = np.linalg.norm(kept, axis=1, keepdims=True)
+            exact = _Exact(
+                positions=np.asarray([p for _, p in keep], dtype=np.int64),
+                matrix=np.ascontiguousarray(kept / np.where(norms == 0, 1.0, norms), dtype=np.float32),
+            )
+            snap.exact_rows += len(keep)
+        snap.exact[name] = exact
+        return exact
+
+    async def triggered(
+        self, text: str, asker: Asker | None, *, limit: int = 3, revision: int | None = None
+    ) -> list[SearchHit]:
         """Lorebook entries whose ``keys`` occur in ``text`` (whole words, any case), gated like search."""
-        snap = await self.snapshot()
+        snap = await self.snapshot(revision)
         hits: list[SearchHit] = []
         seen: set[str] = set()
         for pattern, position in snap.triggers:
@@ -244,9 +340,11 @@ class KnowledgeBase:
                 break
         return hits
 
-    async def hidden_lore(self, asker: Asker | None) -> tuple[int, list[CatalogChunk]]:
+    async def hidden_lore(
+        self, asker: Asker | None, *, revision: int | None = None
+    ) -> tuple[int, list[CatalogChunk]]:
         """(catalog revision, every lore chunk ``asker`` may NOT know): what replies must not leak."""
-        snap = await self.snapshot()
+        snap = await self.snapshot(revision)
         allowed = set(self._allowed(snap, asker))
         return snap.revision, [c for c in snap.chunks if c.kind == "lore" and c.gate_id not in allowed]
 

@@ -86,4 +86,16 @@ def encoding(name: str = "cl100k_base") -> tiktoken.Encoding:
 
 
 def count_tokens(text: str, name: str = "cl100k_base") -> int:
+    """Tokens in ``text``. Short texts are memoised: a conversation's prompt repeats the same
+    persona card, rules and history messages turn after turn."""
+    if len(text) <= _MEMO_MAX_CHARS:
+        return _count_memo(text, name)
+    return len(encoding(name).encode(text, disallowed_special=()))
+
+
+_MEMO_MAX_CHARS = 8192
+
+
+@functools.lru_cache(maxsize=8192)
+def _count_memo(text: str, name: str) -> int:
     return len(encoding(name).encode(text, disallowed_special=()))

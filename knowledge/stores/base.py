@@ -1,9 +1,11 @@
-"""The ``VectorStore`` seam: upsert, query with a metadata filter, delete."""
+"""The ``VectorStore`` seam: upsert, query with a metadata filter, delete, read back a small collection."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
+
+import numpy as np
 
 from knowledge.types import MetadataFilter, VectorHit, VectorRecord
 
@@ -34,6 +36,12 @@ class VectorStore(Protocol):
     ) -> list[VectorHit]: ...
 
     async def delete(self, collection: str, ids: Sequence[str]) -> None: ...
+
+    async def fetch_vectors(self, collection: str, *, limit: int) -> tuple[list[str], np.ndarray] | None:
+        """Every (id, vector) of ``collection`` as ids and a float32 matrix, or ``None`` if it holds
+        more than ``limit`` vectors. The knowledge base keeps small partitions in memory and
+        searches them exactly, which is faster than a round trip per partition."""
+        ...
 
     async def count(self, collection: str) -> int: ...
 

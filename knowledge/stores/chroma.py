@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from knowledge.types import MetadataFilter, VectorHit, VectorRecord
 from npc_engine.errors import ConfigError, VectorStoreError
 
@@ -142,6 +144,27 @@ class ChromaVectorStore:
     async def delete(self, collection: str, ids: Sequence[str]) -> None:
         if ids:
             await self._run("delete", self._delete, collection, list(ids))
+
+    def _fetch(self, collection: str, limit: int) -> tuple[list[str], Any] | None:
+        col = self._collection(collection)
+        if col.count() > limit:
+            return None
+        ids: list[str] = []
+        parts: list[Any] = []
+        for offset in range(0, limit + 1, _BATCH):
+            got = col.get(include=["embeddings"], limit=_BATCH, offset=offset)
+            ids += got["ids"]
+            if len(got["ids"]):
+                parts.append(np.asarray(got["embeddings"], dtype=np.float32))
+            if len(got["ids"]) < _BATCH:
+                break
+        if len(ids) > limit:  # grew between count() and get()
+            return None
+        return ids, (np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32))
+
+    async def fetch_vectors(self, collection: str, *, limit: int) -> tuple[list[str], Any] | None:
+        result: tuple[list[str], Any] | None = await self._run("fetch", self._fetch, collection, limit)
+        return result
 
     async def count(self, collection: str) -> int:
         return await self._run("count", lambda: self._collection(collection).count())

@@ -15,6 +15,7 @@ class MemoryVectorStore:
     def __init__(self) -> None:
         self._data: dict[str, dict[str, VectorRecord]] = {}
         self.queries: list[tuple[str, MetadataFilter | None]] = []
+        self.fetched: list[str] = []
 
     async def upsert(self, collection: str, records: Sequence[VectorRecord]) -> None:
         table = self._data.setdefault(collection, {})
@@ -55,6 +56,14 @@ class MemoryVectorStore:
         table = self._data.get(collection, {})
         for i in ids:
             table.pop(i, None)
+
+    async def fetch_vectors(self, collection: str, *, limit: int) -> tuple[list[str], np.ndarray] | None:
+        self.fetched.append(collection)
+        rows = list(self._data.get(collection, {}).values())
+        if len(rows) > limit:
+            return None
+        matrix = np.asarray([r.vector for r in rows], dtype=np.float32).reshape(len(rows), -1)
+        return [r.id for r in rows], matrix
 
     async def count(self, collection: str) -> int:
         return len(self._data.get(collection, {}))

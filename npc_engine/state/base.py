@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from knowledge.catalog import Catalog
-from npc_engine.state.records import Conversation, ConversationKey, StoredMessage, TurnWrite
+from npc_engine.state.records import (
+    Conversation,
+    ConversationKey,
+    StoredMessage,
+    TenantVersions,
+    TurnWrite,
+)
 
 __all__ = ["StateStore"]
 
@@ -22,6 +28,8 @@ class StateStore(Catalog, Protocol):
     async def ensure_tenant(self, tenant: str, name: str | None = None) -> None: ...
 
     async def world_digest(self, tenant: str) -> str | None: ...
+
+    async def tenant_versions(self, tenant: str) -> TenantVersions: ...
 
     async def put_world(
         self,
@@ -44,6 +52,12 @@ class StateStore(Catalog, Protocol):
 
     async def commit_turn(self, write: TurnWrite) -> int:
         """Commit atomically if still at ``write.expected_version``; else ``ConflictError``."""
+        ...
+
+    async def begin_turn(
+        self, key: ConversationKey, holder: str, *, now: float, ttl_s: float, history_limit: int = 200
+    ) -> Conversation | None:
+        """``acquire_lease`` and ``load_conversation`` in one round trip; ``None`` while the lease is busy."""
         ...
 
     async def acquire_lease(self, key: ConversationKey, holder: str, *, now: float, ttl_s: float) -> bool: ...

@@ -61,6 +61,76 @@ def _memory_row(key: ConversationKey, m: StoredMemory) -> dict[str, Any]:
     }
 
 
+def _load(conn: Connection, key: ConversationKey, history_limit: int) -> Conversation:
+    row = conn.execute(select(conversations).where(*_where(conversations, key))).mappings().first()
+    if row is None:
+        return Conversation(key=key)
+    history_rows = conn.execute(
+        select(messages.c.seq, messages.c.role, messages.c.text, messages.c.meta, messages.c.at)
+        .where(*_where(messages, key), messages.c.seq > row["summarised_upto"])
+        .order_by(messages.c.seq.desc())
+        .limit(history_limit)
+    ).all()
+    memory_rows = conn.execute(
+        select(memories).where(*_where(memories, key)).order_by(memories.c.memory_id)
+    ).mappings()
+    return Conversation(
+        key=key,
+        version=row["version"],
+        started_at=row["started_at"],
+        updated_at=row["updated_at"],
+        affect=json.loads(row["affect"]),
+        summary=row["summary"],
+        summarised_upto=row["summarised_upto"],
+        turns=row["turns"],
+        last_message_seq=row["last_message_seq"],
+        last_event_seq=row["last_event_seq"],
+        history=tuple(
+            StoredMessage(seq, role, text, json.loads(meta), at)
+            for seq, role, text, meta, at in reversed(history_rows)
+        ),
+        memories=tuple(
+            StoredMemory(
+                m["memory_id"],
+                m["text"],
+                m["kind"],
+                m["key"],
+                m["importance"],
+                m["created_at"],
+                m["last_used_at"],
+                m["vector"],
+            )
+            for m in memory_rows
+        ),
+    )
+
+
+def _take_lease(conn: Connection, key: ConversationKey, holder: str, now: float, ttl_s: float) -> bool:
+    taken = conn.execute(
+        update(conversation_leases)
+        .where(
+            *_where(conversation_leases, key),
+            (conversation_leases.c.expires_at < now) | (conversation_leases.c.holder == holder),
+        )
+        .values(holder=holder, expires_at=now + ttl_s)
+    )
+    if taken.rowcount == 1:
+        return True
+    dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+    created = conn.execute(
+        dialect_insert(conversation_leases)
+        .values(
+            tenant=key.tenant,
+            persona_id=key.persona_id,
+            player_id=key.player_id,
+            holder=holder,
+            expires_at=now + ttl_s,
+        )
+        .on_conflict_do_nothing()
+    )
+    return created.rowcount == 1
+
+
 class ConversationSql:
     """Mixed into :class:`~npc_engine.state.store.SqlStateStore` (which provides ``_tx``)."""
 
@@ -68,51 +138,20 @@ class ConversationSql:
 
     async def load_conversation(self, key: ConversationKey, *, history_limit: int = 200) -> Conversation:
         """The conversation's snapshot: state, unsummarised history (newest ``history_limit``), memories."""
+        result: Conversation = await self._tx(lambda conn: _load(conn, key, history_limit))
+        return result
 
-        def fn(conn: Connection) -> Conversation:
-            row = conn.execute(select(conversations).where(*_where(conversations, key))).mappings().first()
-            if row is None:
-                return Conversation(key=key)
-            history_rows = conn.execute(
-                select(messages.c.seq, messages.c.role, messages.c.text, messages.c.meta, messages.c.at)
-                .where(*_where(messages, key), messages.c.seq > row["summarised_upto"])
-                .order_by(messages.c.seq.desc())
-                .limit(history_limit)
-            ).all()
-            memory_rows = conn.execute(
-                select(memories).where(*_where(memories, key)).order_by(memories.c.memory_id)
-            ).mappings()
-            return Conversation(
-                key=key,
-                version=row["version"],
-                started_at=row["started_at"],
-                updated_at=row["updated_at"],
-                affect=json.loads(row["affect"]),
-                summary=row["summary"],
-                summarised_upto=row["summarised_upto"],
-                turns=row["turns"],
-                last_message_seq=row["last_message_seq"],
-                last_event_seq=row["last_event_seq"],
-                history=tuple(
-                    StoredMessage(seq, role, text, json.loads(meta), at)
-                    for seq, role, text, meta, at in reversed(history_rows)
-                ),
-                memories=tuple(
-                    StoredMemory(
-                        m["memory_id"],
-                        m["text"],
-                        m["kind"],
-                        m["key"],
-                        m["importance"],
-                        m["created_at"],
-                        m["last_used_at"],
-                        m["vector"],
-                    )
-                    for m in memory_rows
-                ),
-            )
+    async def begin_turn(
+        self, key: ConversationKey, holder: str, *, now: float, ttl_s: float, history_limit: int = 200
+    ) -> Conversation | None:
+        """Take the turn lease and load the conversation in one round trip; ``None`` if the lease is busy."""
 
-        result: Conversation = await self._tx(fn)
+        def fn(conn: Connection) -> Conversation | None:
+            if not _take_lease(conn, key, holder, now, ttl_s):
+                return None
+            return _load(conn, key, history_limit)
+
+        result: Conversation | None = await self._tx(fn)
         return result
 
     async def commit_turn(self, write: TurnWrite) -> int:
@@ -235,33 +274,7 @@ class ConversationSql:
 
     async def acquire_lease(self, key: ConversationKey, holder: str, *, now: float, ttl_s: float) -> bool:
         """Take the conversation's turn lease for ``holder`` unless another holder's lease is live."""
-
-        def fn(conn: Connection) -> bool:
-            taken = conn.execute(
-                update(conversation_leases)
-                .where(
-                    *_where(conversation_leases, key),
-                    (conversation_leases.c.expires_at < now) | (conversation_leases.c.holder == holder),
-                )
-                .values(holder=holder, expires_at=now + ttl_s)
-            )
-            if taken.rowcount == 1:
-                return True
-            dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-            created = conn.execute(
-                dialect_insert(conversation_leases)
-                .values(
-                    tenant=key.tenant,
-                    persona_id=key.persona_id,
-                    player_id=key.player_id,
-                    holder=holder,
-                    expires_at=now + ttl_s,
-                )
-                .on_conflict_do_nothing()
-            )
-            return created.rowcount == 1
-
-        result: bool = await self._tx(fn)
+        result: bool = await self._tx(lambda conn: _take_lease(conn, key, holder, now, ttl_s))
         return result
 
     async def release_lease(self, key: ConversationKey, holder: str) -> None:

@@ -13,7 +13,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Conversation", "ConversationKey", "StoredMemory", "StoredMessage", "TurnWrite"]
+__all__ = [
+    "Conversation",
+    "ConversationKey",
+    "StoredMemory",
+    "StoredMessage",
+    "TenantVersions",
+    "TurnWrite",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TenantVersions:
+    """What a worker's caches are keyed on: the world definition's digest and the catalog revision."""
+
+    world_digest: str | None
+    kb_revision: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,12 +39,14 @@ from npc_engine.errors import ChatModelError, ChatModelTimeout
 from npc_engine.guard.injection import scan_injection
 from npc_engine.llm.base import ChatMessage, ChatRequest
 from npc_engine.prompt.builder import PromptContext, PromptPlan, build_prompt
-from npc_engine.state.records import ConversationKey, StoredMessage, TurnWrite
+from npc_engine.state.records import Conversation, ConversationKey, StoredMessage, TurnWrite
 from npc_engine.turn.memory import fold_history, recall, remember
 from npc_engine.turn.reply_format import TextStreamExtractor
 from npc_engine.turn.stream import GuardedRelease
 from npc_engine.turn.types import ActionOut, NpcReply, Player, TurnDelta, Usage
 from npc_engine.turn.validate import Verdict, validate_reply
+
+HISTORY_LIMIT = 400  # newest unsummarised messages a turn loads (the prompt budget cuts further)
 
 if TYPE_CHECKING:
     from npc_engine.turn.resources import PersonaKit
@@ -104,10 +106,16 @@ class TurnAttempt:
         key: ConversationKey,
         vector_task: asyncio.Task[np.ndarray | None],
         streaming: bool,
+        *,
+        conversation: Conversation | None = None,
+        kb_revision: int | None = None,
     ) -> None:
+        """``conversation``: the snapshot already loaded (else loaded here); ``kb_revision``: the
+        catalog revision read at the start of the turn."""
         self.turns, self.engine, self.kit = turns, turns.engine, kit
         self.player, self.text, self.locale, self.key = player, text, locale, key
         self.vector_task, self.streaming = vector_task, streaming
+        self.loaded, self.kb_revision = conversation, kb_revision
         self.timings: dict[str, float] = {"load": 0.0}
         self.streamed = False
         self.events: list[tuple[dict[str, Any], dict[str, Any]]] = []
@@ -121,7 +129,9 @@ class TurnAttempt:
         persona, world, stages = kit.persona, kit.world, kit.world.relationship_stages
         half_life = settings.affect_half_life_s
         t = time.perf_counter()
-        conv = self.conv = await engine.state.load_conversation(self.key, history_limit=400)
+        conv = self.conv = self.loaded or await engine.state.load_conversation(
+            self.key, history_limit=HISTORY_LIMIT
+        )
         now = self.now = engine.clock()
         before = state_from_json(conv.affect) if conv.affect else initial_state(persona, now)
         self.stage_before = stage_of(before.relationship, persona, stages)
@@ -154,26 +164,26 @@ class TurnAttempt:
         t = time.perf_counter()  # 4. retrieve
         asker = asker_for(persona, world, flags=self.player.flags, stage=stage)
         kb = engine.knowledge(self.key.tenant)
-        vector = await self.vector_task
         hits: list[SearchHit] = []
         if self.policy_hit is None and settings.npc_lore_k:
-            triggered, found = await asyncio.gather(
-                kb.triggered(self.text, asker),
-                kb.search(
-                    self.text,
-                    kinds=("lore",),
-                    asker=asker,
-                    k=settings.npc_lore_k,
-                    dedupe_sources=True,
-                    query_vector=vector,
-                ),
+            revision = self.kb_revision
+            triggered = await kb.triggered(self.text, asker, revision=revision)
+            found = await kb.search(
+                self.text,
+                kinds=("lore",),
+                asker=asker,
+                k=settings.npc_lore_k,
+                dedupe_sources=True,
+                query_vector=self.vector_task,  # BM25 runs while the embedding finishes
+                revision=revision,
             )
             unique: dict[str, SearchHit] = {}
             for hit in [*triggered, *found]:
                 unique.setdefault(hit.chunk_id, hit)
             hits = list(unique.values())
-        revision, hidden = await kb.hidden_lore(asker)
+        revision, hidden = await kb.hidden_lore(asker, revision=self.kb_revision)
         guard = self.turns.resources.output_guard(self.key.tenant, revision, kit, hidden)
+        vector = await self.vector_task
         memories = recall(conv.memories, query_vector=vector, now=now, k=settings.memory_k)
         self.timings["retrieve"] = _ms(t)
 

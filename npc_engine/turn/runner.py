@@ -24,6 +24,7 @@ import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,8 +45,8 @@ from npc_engine.affect import (
 from npc_engine.affect.state import AffectState
 from npc_engine.errors import BackendError, ConflictError, InvalidInputError
 from npc_engine.locale import detect_language, normalise_locale
-from npc_engine.state.records import ConversationKey, TurnWrite
-from npc_engine.turn.attempt import TurnAttempt
+from npc_engine.state.records import Conversation, ConversationKey, TurnWrite
+from npc_engine.turn.attempt import HISTORY_LIMIT, TurnAttempt
 from npc_engine.turn.resources import PersonaKit, TurnResources
 from npc_engine.turn.types import (
     EmotionOut,
@@ -66,6 +67,12 @@ __all__ = ["MAX_CONFLICT_RETRIES", "NpcTurns", "emotion_out", "relationship_out"
 log = structlog.get_logger("npc_engine.turn")
 
 MAX_CONFLICT_RETRIES = 4
+
+
+@dataclass(slots=True)
+class _Lease:
+    holder: str
+    released: bool = False
 
 
 def emotion_out(state: AffectState) -> EmotionOut:
@@ -106,19 +113,27 @@ class NpcTurns:
         return lock
 
     @contextlib.asynccontextmanager
-    async def _serialised(self, key: ConversationKey) -> AsyncIterator[str]:
+    async def _serialised(
+        self, key: ConversationKey, *, history_limit: int
+    ) -> AsyncIterator[tuple[_Lease, Conversation]]:
         """Run one turn at a time per conversation: in this worker (a lock) and across workers (a lease).
 
-        Yields the lease holder id; a commit that names it releases the lease in its own
-        transaction, otherwise it is released here.
+        Yields the lease and the conversation, loaded in the same round trip as the lease
+        was taken. A commit that names the lease's holder releases it in its own
+        transaction (the caller then sets ``lease.released``); otherwise it is released here.
         """
         settings = self.engine.settings
         ttl = settings.llm_timeout_s * 3 + 30  # two model tries and the composer, with room
-        holder = uuid.uuid4().hex
+        lease = _Lease(uuid.uuid4().hex)
         async with self._lock(key):
             deadline = time.monotonic() + ttl
             delay = 0.005
-            while not await self.engine.state.acquire_lease(key, holder, now=time.time(), ttl_s=ttl):
+            while True:
+                conv = await self.engine.state.begin_turn(
+                    key, lease.holder, now=time.time(), ttl_s=ttl, history_limit=history_limit
+                )
+                if conv is not None:
+                    break
                 if time.monotonic() > deadline:
                     raise ConflictError(
                         f"conversation {key.persona_id}/{key.player_id} is busy with another turn; retry later"
@@ -126,12 +141,16 @@ class NpcTurns:
                 await asyncio.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.2)
             try:
-                yield holder
+                yield lease, conv
             finally:
-                await self.engine.state.release_lease(key, holder)
+                if not lease.released:
+                    await self.engine.state.release_lease(key, lease.holder)
 
-    async def _kit(self, tenant: str, persona_id: str) -> PersonaKit:
-        digest = await self.engine.state.world_digest(tenant) or ""
+    async def _kit(self, tenant: str, persona_id: str, digest: str | None = None) -> PersonaKit:
+        """The persona's cached resources; ``digest`` is the world digest when the caller has read it."""
+        if digest is None:
+            digest = await self.engine.state.world_digest(tenant)
+        digest = digest or ""
         cached = self.resources.cached_kit(tenant, digest, persona_id)
         if cached is not None:
             return cached
@@ -195,25 +214,42 @@ class NpcTurns:
         who = Player.of(player)
         words = self._check_text(text)
         name = self.engine._tenant(tenant)
-        kit = await self._kit(name, persona_id)
-        reply_locale = self._locale(words, who, locale, kit)
-        key = ConversationKey(name, kit.persona.id, who.id)
-        load_ms = (time.perf_counter() - started) * 1000
-        async with self._serialised(key) as holder:
-            vector_task = asyncio.create_task(self._embed(words))
-            try:
+        # The query embedding is the turn's longest step: it runs on the embedder's thread
+        # while the conversation loads and the input is guarded and appraised.
+        vector_task = asyncio.create_task(self._embed(words))
+        try:
+            versions = await self.engine.state.tenant_versions(name)
+            kit = await self._kit(name, persona_id, versions.world_digest)
+            reply_locale = self._locale(words, who, locale, kit)
+            key = ConversationKey(name, kit.persona.id, who.id)
+            async with self._serialised(key, history_limit=HISTORY_LIMIT) as (lease, conv):
+                load_ms = (time.perf_counter() - started) * 1000
+                snapshot: Conversation | None = conv
                 for attempt_no in range(MAX_CONFLICT_RETRIES):
-                    attempt = TurnAttempt(self, kit, who, words, reply_locale, key, vector_task, streaming)
+                    attempt = TurnAttempt(
+                        self,
+                        kit,
+                        who,
+                        words,
+                        reply_locale,
+                        key,
+                        vector_task,
+                        streaming,
+                        conversation=snapshot,
+                        kb_revision=versions.kb_revision,
+                    )
+                    snapshot = None  # a retry after a conflict reloads
                     async for delta in attempt.run():
                         yield delta
                     commit_started = time.perf_counter()
                     try:
-                        version = await self.engine.state.commit_turn(attempt.write(holder))
+                        version = await self.engine.state.commit_turn(attempt.write(lease.holder))
                     except ConflictError:
                         log.info("turn.conflict_retry", persona=key.persona_id, attempt=attempt_no + 1)
                         if attempt.streamed:
                             yield TurnDelta(text="", reset=True)
                         continue
+                    lease.released = True
                     attempt.timings["load"] += load_ms
                     attempt.timings["persist"] = (time.perf_counter() - commit_started) * 1000
                     reply = attempt.reply(version, total_ms=(time.perf_counter() - started) * 1000)
@@ -231,9 +267,9 @@ class NpcTurns:
                     )
                     yield reply
                     return
-            finally:
-                if not vector_task.done():
-                    vector_task.cancel()
+        finally:
+            if not vector_task.done():
+                vector_task.cancel()
         raise ConflictError(
             f"conversation {key.persona_id}/{key.player_id} kept changing under this turn "
             f"({MAX_CONFLICT_RETRIES} tries); retry the request"
@@ -262,9 +298,11 @@ class NpcTurns:
         persona, stages = kit.persona, kit.world.relationship_stages
         key = ConversationKey(name, persona.id, who.id)
         half_life = self.engine.settings.affect_half_life_s
-        async with self._serialised(key):
+        async with self._serialised(key, history_limit=0) as (lease, first):
+            loaded: Conversation | None = first
             for _ in range(MAX_CONFLICT_RETRIES):
-                conv = await self.engine.state.load_conversation(key, history_limit=0)
+                conv = loaded or await self.engine.state.load_conversation(key, history_limit=0)
+                loaded = None
                 now = self.engine.clock()
                 before = state_from_json(conv.affect) if conv.affect else initial_state(persona, now)
                 game_event = GameEvent(type=happened.type, at=now, magnitude=happened.magnitude)
@@ -281,11 +319,13 @@ class NpcTurns:
                         summarised_upto=conv.summarised_upto,
                         turns_added=0,
                         events=[(event_to_json(game_event), result.changes)],
+                        lease_holder=lease.holder,
                     )
                     try:
                         await self.engine.state.commit_turn(write)
                     except ConflictError:
                         continue
+                    lease.released = True
                 else:
                     log.info(
                         "turn.event_ignored", persona=persona.id, event_type=happened.type, reason=ignored
