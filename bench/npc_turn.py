@@ -185,15 +185,14 @@ async def prefix_share(engine: Engine, model: RecordingModel, turns: int = 20) -
 
 
 async def local_llm_ratio(data_dir: Path, runs: int) -> float:
-    from llama_cpp import Llama
-
-    from npc_engine.llm.llamacpp import LlamaCppChatModel, bundled_gguf
+    from npc_engine.llm.llamacpp import LlamaCppChatModel, bundled_gguf, load_llama
 
     settings = Settings(_env_file=None, data_dir=data_dir, embed_threads=1, llm_temperature=0.0)  # type: ignore[call-arg]
     model = RecordingModel(LlamaCppChatModel(n_threads=1))
     engine = Engine.from_settings(settings)
     engine._chat_model = model  # the engine's own llamacpp backend, recorded
-    raw = Llama(model_path=str(bundled_gguf()), n_threads=1, n_ctx=4096, seed=7, verbose=False)
+    # the same model load as the engine's (repacking off: it crashes on AMX CPUs), then raw calls
+    raw = load_llama(bundled_gguf(), n_threads=1, n_ctx=4096, seed=7, verbose=False)
     engine_rates: list[float] = []
     raw_rates: list[float] = []
     try:

@@ -21,11 +21,14 @@ PUBLIC_MODULES = [
     "npc_engine.affect",
     "npc_engine.state",
     "npc_engine.memory",
+    "npc_engine.memory.fact_patterns",
     "npc_engine.composer",
     "npc_engine.turn",
     "npc_engine.turn.attempt",
     "npc_engine.locale",
     "npc_engine.cli.chat",
+    "npc_engine.support",
+    "npc_engine.support.pii",
     "knowledge.types",
     "knowledge.gating",
     "knowledge.retrieval",
@@ -33,6 +36,7 @@ PUBLIC_MODULES = [
     "knowledge.embedders",
     "knowledge.stores",
     "personas",
+    "personas.policy_schema",
 ]
 
 

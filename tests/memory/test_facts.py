@@ -65,7 +65,9 @@ PATTERNS = [
 ]
 
 
-@pytest.mark.parametrize(("lang", "message", "kind", "text"), PATTERNS, ids=[f"{p[0]}-{p[2]}-{i}" for i, p in enumerate(PATTERNS)])
+@pytest.mark.parametrize(
+    ("lang", "message", "kind", "text"), PATTERNS, ids=[f"{p[0]}-{p[2]}-{i}" for i, p in enumerate(PATTERNS)]
+)
 def test_each_pattern_gives_its_fact(lang: str, message: str, kind: str, text: str) -> None:
     facts = extract_facts(message, locale=lang)
     assert [(f.kind, f.text) for f in facts if f.kind == kind] == [(kind, text)]
@@ -95,12 +97,16 @@ def test_a_negated_like_is_a_dislike_not_a_preference(message: str, text: str) -
     assert facts[0].kind == "dislike"
 
 
-@pytest.mark.parametrize("message", ["I don't hate the rain.", "I'm not from here.", "No quiero ir.", "मैं वहाँ नहीं जाना चाहता हूँ।"])
+@pytest.mark.parametrize(
+    "message", ["I don't hate the rain.", "I'm not from here.", "No quiero ir.", "मैं वहाँ नहीं जाना चाहता हूँ।"]
+)
 def test_a_negated_statement_gives_no_fact(message: str) -> None:
     assert extract_facts(message) == []
 
 
-@pytest.mark.parametrize("message", ["I'm tired.", "I'M TIRED", "I'm sorry", "I'm Going home.", "I am a bit tired.", "Soy Feliz."])
+@pytest.mark.parametrize(
+    "message", ["I'm tired.", "I'M TIRED", "I'm sorry", "I'm Going home.", "I am a bit tired.", "Soy Feliz."]
+)
 def test_a_state_after_im_is_not_a_name(message: str) -> None:
     assert [f for f in extract_facts(message) if f.kind == "name"] == []
 
@@ -143,7 +149,9 @@ def test_single_valued_kinds_have_a_key_and_the_rest_accumulate(message: str, ke
 
 
 def test_importance_orders_name_over_promise_over_preference() -> None:
-    by_kind = {f.kind: f.importance for f in extract_facts("My name is Kael. I promise to return. I like bread.")}
+    by_kind = {
+        f.kind: f.importance for f in extract_facts("My name is Kael. I promise to return. I like bread.")
+    }
     assert by_kind["name"] > by_kind["promise"] > by_kind["preference"]
     assert all(0.0 <= v <= 1.0 for v in by_kind.values())
 
@@ -154,7 +162,9 @@ def test_first_person_words_in_english_spans_become_third_person() -> None:
 
 
 def test_a_mentioned_relation_without_a_predicate_is_still_remembered() -> None:
-    assert "The player mentioned their brother." in [f.text for f in extract_facts("I'm looking for my brother.")]
+    assert "The player mentioned their brother." in [
+        f.text for f in extract_facts("I'm looking for my brother.")
+    ]
 
 
 def test_clauses_joined_by_and_i_give_a_fact_each() -> None:
@@ -192,7 +202,10 @@ def test_brackets_quotes_and_markup_characters_are_removed_from_spans() -> None:
 
 def test_locale_narrows_the_rules_to_that_language_plus_english() -> None:
     assert extract_facts("我喜欢钓鱼", locale="es") == []
-    assert extract_facts("Me gusta la pesca. I like ale.", locale="es-MX")[0].text == "The player likes la pesca."
+    assert (
+        extract_facts("Me gusta la pesca. I like ale.", locale="es-MX")[0].text
+        == "The player likes la pesca."
+    )
     assert len(extract_facts("Me gusta la pesca. I like ale.", locale="es-MX")) == 2
 
 
@@ -217,7 +230,10 @@ def test_extract_facts_never_raises_and_stays_bounded(text: str) -> None:
 @settings(database=None, max_examples=200, deadline=None)
 @given(
     text=st.lists(
-        st.sampled_from(["my name is ", "I like ", "me gusta ", "我喜欢", "मुझे ", " पसंद है", "I'm ", "?", ". ", ", "]) | st.text(max_size=20),
+        st.sampled_from(
+            ["my name is ", "I like ", "me gusta ", "我喜欢", "मुझे ", " पसंद है", "I'm ", "?", ". ", ", "]
+        )
+        | st.text(max_size=20),
         max_size=12,
     ).map("".join)
 )

@@ -15,8 +15,12 @@ DAY = 24 * 3600.0
 NOW = 100 * DAY
 
 
-def item(id: str, *, vector: list[float] | None = None, importance: float = 0.5, age: float = 0.0) -> MemoryItem:
-    return MemoryItem(id=id, text=id, importance=importance, created_at=NOW - age, last_used_at=NOW - age, vector=vector)
+def item(
+    id: str, *, vector: list[float] | None = None, importance: float = 0.5, age: float = 0.0
+) -> MemoryItem:
+    return MemoryItem(
+        id=id, text=id, importance=importance, created_at=NOW - age, last_used_at=NOW - age, vector=vector
+    )
 
 
 def ids(ranked: list[tuple[MemoryItem, float]]) -> list[str]:
@@ -46,7 +50,9 @@ def test_important_beats_relevant_and_recent_when_weights_favour_importance() ->
 
 def test_recency_halves_every_half_life() -> None:
     memories = [item("a", age=0.0), item("b", age=DAY), item("c", age=2 * DAY)]
-    ranked = rank_memories(memories, query_vector=None, now=NOW, k=3, recency_half_life_s=DAY, weights=(0.0, 1.0, 0.0))
+    ranked = rank_memories(
+        memories, query_vector=None, now=NOW, k=3, recency_half_life_s=DAY, weights=(0.0, 1.0, 0.0)
+    )
     assert [score for _, score in ranked] == pytest.approx([1.0, 0.5, 0.25])
 
 
@@ -69,13 +75,23 @@ def test_a_single_vector_carries_no_ranking_information() -> None:
 
 
 def test_when_no_item_has_a_vector_every_relevance_is_one_half() -> None:
-    ranked = rank_memories([item("a"), item("b")], query_vector=[1.0, 0.0], now=NOW, k=2, weights=(1.0, 0.0, 0.0))
+    ranked = rank_memories(
+        [item("a"), item("b")], query_vector=[1.0, 0.0], now=NOW, k=2, weights=(1.0, 0.0, 0.0)
+    )
     assert [score for _, score in ranked] == [0.5, 0.5]
 
 
 def test_relevance_is_min_max_rescaled_and_a_missing_vector_is_neutral() -> None:
-    memories = [item("best", vector=[1.0, 0.0]), item("mid", vector=[0.6, 0.8]), item("worst", vector=[-1.0, 0.0]), item("none")]
-    ranked = dict((m.id, s) for m, s in rank_memories(memories, query_vector=[1.0, 0.0], now=NOW, k=4, weights=(1.0, 0.0, 0.0)))
+    memories = [
+        item("best", vector=[1.0, 0.0]),
+        item("mid", vector=[0.6, 0.8]),
+        item("worst", vector=[-1.0, 0.0]),
+        item("none"),
+    ]
+    ranked = dict(
+        (m.id, s)
+        for m, s in rank_memories(memories, query_vector=[1.0, 0.0], now=NOW, k=4, weights=(1.0, 0.0, 0.0))
+    )
     assert ranked["best"] == pytest.approx(1.0)
     assert ranked["worst"] == pytest.approx(0.0)
     assert ranked["mid"] == pytest.approx(0.8)
@@ -99,13 +115,18 @@ def test_numpy_vectors_are_accepted() -> None:
 
 def test_the_score_is_the_weighted_sum_of_the_three_components() -> None:
     memory = item("a", importance=0.8, age=DAY)
-    [(_, score)] = rank_memories([memory], query_vector=None, now=NOW, k=1, recency_half_life_s=DAY, weights=(2.0, 3.0, 4.0))
+    [(_, score)] = rank_memories(
+        [memory], query_vector=None, now=NOW, k=1, recency_half_life_s=DAY, weights=(2.0, 3.0, 4.0)
+    )
     assert score == pytest.approx(2.0 * 0.5 + 3.0 * 0.5 + 4.0 * 0.8)
 
 
 def test_importance_is_clamped_to_zero_one() -> None:
     memories = [item("high", importance=7.0), item("low", importance=-3.0), item("nan", importance=math.nan)]
-    ranked = dict((m.id, s) for m, s in rank_memories(memories, query_vector=None, now=NOW, k=3, weights=(0.0, 0.0, 1.0)))
+    ranked = dict(
+        (m.id, s)
+        for m, s in rank_memories(memories, query_vector=None, now=NOW, k=3, weights=(0.0, 0.0, 1.0))
+    )
     assert ranked == {"high": 1.0, "low": 0.0, "nan": 0.0}
 
 
@@ -117,7 +138,12 @@ def test_ties_are_broken_by_id() -> None:
 def test_the_same_items_in_any_order_rank_the_same() -> None:
     rng = random.Random(7)
     memories = [
-        item(f"m{i}", vector=[rng.uniform(-1, 1) for _ in range(8)], importance=rng.random(), age=rng.uniform(0, 9 * DAY))
+        item(
+            f"m{i}",
+            vector=[rng.uniform(-1, 1) for _ in range(8)],
+            importance=rng.random(),
+            age=rng.uniform(0, 9 * DAY),
+        )
         for i in range(50)
     ]
     query = [rng.uniform(-1, 1) for _ in range(8)]
@@ -157,7 +183,12 @@ def test_a_non_finite_now_is_rejected(now: float) -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"recency_half_life_s": 0.0}, {"weights": (1.0, -1.0, 1.0)}, {"weights": (1.0, math.nan, 1.0)}, {"min_score": math.nan}],
+    [
+        {"recency_half_life_s": 0.0},
+        {"weights": (1.0, -1.0, 1.0)},
+        {"weights": (1.0, math.nan, 1.0)},
+        {"min_score": math.nan},
+    ],
 )
 def test_bad_half_life_weights_or_min_score_are_rejected(kwargs: dict[str, object]) -> None:
     with pytest.raises(InvalidInputError):
