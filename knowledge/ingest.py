@@ -32,7 +32,7 @@ from knowledge.retrieval import KnowledgeBase
 from knowledge.types import Document, Scalar, VectorRecord, content_hash
 from npc_engine.errors import SourceFileError
 
-__all__ = ["IngestReport", "chunk_document", "embedding_input", "ingest_world"]
+__all__ = ["IngestReport", "chunk_document", "embedding_input", "ingest_documents", "ingest_world"]
 
 log = structlog.get_logger("npc_engine.knowledge")
 
@@ -245,3 +245,76 @@ async def ingest_world(
     )
     log.info("kb.ingested", tenant=kb.tenant, root=key, **report.as_dict())
     return report
+
+
+async def ingest_documents(
+    kb: KnowledgeBase,
+    docs: Sequence[Document],
+    *,
+    root: str,
+    rel: str,
+    chunk_tokens: int = 320,
+    chunk_overlap: int = 40,
+) -> int:
+    """Index documents that do not come from a world folder, as one source ``rel`` under ``root``.
+
+    Used for tickets resolved in the staff console (``root="desk"``, one ``rel`` per
+    ticket): chunked, embedded and committed to the catalog exactly like file content, so
+    retrieval, gating and the catalog-is-truth rule apply unchanged. Ingesting ``rel``
+    again replaces its previous chunks; a world re-ingest never touches another root.
+    Returns the new catalog revision.
+    """
+    check_unique(list(docs))
+    owners = await kb.catalog.source_owners(kb.tenant, [d.source_id for d in docs])
+    for doc in docs:
+        owner = owners.get(doc.source_id)
+        if owner is not None and owner != f"{root}::{rel}":
+            raise SourceFileError(
+                f"duplicate id {doc.source_id!r}: already ingested from {owner.replace('::', '/')}",
+                path=doc.source_path,
+                field="id",
+            )
+    known = (await kb.catalog.sources(kb.tenant, root)).get(rel)
+    gates: dict[str, GateProfile] = {}
+    chunks: list[CatalogChunk] = []
+    for doc in docs:
+        gate, doc_chunks = chunk_document(
+            doc, tenant=kb.tenant, max_tokens=chunk_tokens, overlap=chunk_overlap
+        )
+        gates[gate.gate_id] = gate
+        chunks.extend(doc_chunks)
+    old = known.chunk_gates if known else {}
+    fresh = [c for c in chunks if c.chunk_id not in old]
+    if fresh:
+        vectors = await _embed_batch(kb, fresh)
+        by_partition: dict[str, list[VectorRecord]] = {}
+        for chunk, vector in zip(fresh, vectors, strict=True):
+            by_partition.setdefault(kb.collection_for(chunk.kind, chunk.gate_id), []).append(
+                VectorRecord(chunk.chunk_id, vector.tolist(), chunk.text, chunk.metadata)
+            )
+        for name, records in by_partition.items():
+            await kb.vectors.upsert(name, records)
+    digest = content_hash(*(c.chunk_id for c in chunks))
+    kind = docs[0].kind if docs else "ticket"
+    changes = IngestChanges(
+        root=root,
+        upserts=[SourceChange(rel, kind, digest, tuple(chunks))] if chunks else [],
+        deletes=[] if chunks else [rel],
+        gates=list(gates.values()),
+    )
+    revision = await kb.catalog.apply_ingest(kb.tenant, changes)
+    new_ids = {c.chunk_id for c in chunks}
+    stale: dict[str, list[str]] = {}
+    for chunk_id, gate_id in old.items():
+        if chunk_id not in new_ids:
+            stale.setdefault(kb.collection_for(known.kind if known else kind, gate_id), []).append(chunk_id)
+    try:
+        for name, ids in stale.items():
+            await kb.vectors.delete(name, sorted(ids))
+    except Exception as exc:  # the catalog already hides them
+        log.warning("kb.stale_vectors_left", tenant=kb.tenant, count=len(stale), error=str(exc))
+    kb.invalidate()
+    log.info(
+        "kb.documents_ingested", tenant=kb.tenant, root=root, rel=rel, chunks=len(chunks), revision=revision
+    )
+    return revision
