@@ -23,9 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import csv
 import json
-import re
 import shutil
 import sys
 import tempfile
@@ -37,6 +35,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._banking import faq_id, humanise, read_rows, write_support_world  # noqa: E402
 from knowledge.retrieval import KnowledgeBase  # noqa: E402
 from knowledge.vote import category_scores  # noqa: E402
 from npc_engine.engine import Engine  # noqa: E402
@@ -81,35 +80,26 @@ async def demo_questions(engine: Engine) -> dict[str, float]:
 
 def _b77_world(root: Path, b77: Path) -> tuple[list[dict[str, str]], list[str]]:
     cats = json.loads((b77 / "categories.json").read_text())
-    (root / "personas").mkdir(parents=True)
-    (root / "faq").mkdir()
-    (root / "tickets").mkdir()
-    persona = {"kind": "support", "id": "bank", "name": "Bank support", "categories": cats}
-    (root / "personas" / "bank.yaml").write_text(yaml.safe_dump(persona), encoding="utf-8")
     faq = [
         {
-            "id": "faq-" + re.sub(r"[^A-Za-z0-9_.-]", "-", c),
-            "question": c.replace("_", " ").capitalize() + "?",
+            "id": faq_id(c),
+            "question": humanise(c) + "?",
             "answer": f"Help with {c.replace('_', ' ')}.",
             "category": c,
         }
         for c in cats
     ]
-    (root / "faq" / "intents.yaml").write_text(yaml.safe_dump(faq, allow_unicode=True), encoding="utf-8")
-    with (
-        (b77 / "train.csv").open(encoding="utf-8") as fh,
-        (root / "tickets" / "train.jsonl").open("w") as out,
-    ):
-        for i, row in enumerate(csv.DictReader(fh)):
-            ticket = {
-                "id": f"T{i}",
-                "question": row["text"],
-                "resolution": "Answered by support staff.",
-                "category": row["category"],
-            }
-            out.write(json.dumps(ticket) + "\n")
-    with (b77 / "test.csv").open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh)), cats
+    tickets = (
+        {
+            "id": f"T{i}",
+            "question": row["text"],
+            "resolution": "Answered by support staff.",
+            "category": row["category"],
+        }
+        for i, row in enumerate(read_rows(b77 / "train.csv"))
+    )
+    write_support_world(root, categories=cats, faq=faq, tickets=tickets)
+    return read_rows(b77 / "test.csv"), cats
 
 
 async def banking77(b77: Path, limit: int | None) -> dict[str, float]:

@@ -33,6 +33,11 @@ from personas.schema import NpcPersona, Persona, SupportPersona, World
 if TYPE_CHECKING:
     from npc_engine.affect.state import AffectState
     from npc_engine.llm.base import ChatModel
+    from npc_engine.support.desk import TicketDesk
+    from npc_engine.support.pii import PiiRedactor
+    from npc_engine.support.tickets import Ticket
+    from npc_engine.support.turn import SupportTurns
+    from npc_engine.support.types import SupportReply
     from npc_engine.turn.runner import NpcTurns
     from npc_engine.turn.types import EventOutcome, GameEventIn, NpcReply, Player, TurnDelta
 
@@ -93,6 +98,9 @@ class Engine:
         self._chat_model = chat_model
         self._kbs: dict[str, KnowledgeBase] = {}
         self._turns: NpcTurns | None = None
+        self._support: SupportTurns | None = None
+        self._desk: TicketDesk | None = None
+        self._redactor: PiiRedactor | None = None
 
     @property
     def chat_model(self) -> ChatModel:
@@ -109,6 +117,34 @@ class Engine:
 
             self._turns = NpcTurns(self)
         return self._turns
+
+    @property
+    def redactor(self) -> PiiRedactor:
+        """PII redaction (with this game's player-id patterns), applied before anything is indexed or logged."""
+        if self._redactor is None:
+            from npc_engine.support.pii import PiiRedactor
+
+            self._redactor = PiiRedactor(player_id_patterns=self.settings.pii_player_id_patterns)
+        return self._redactor
+
+    @property
+    def desk(self) -> TicketDesk:
+        """Support tickets: what escalations open and staff work on."""
+        if self._desk is None:
+            from npc_engine.support.desk import TicketDesk
+
+            self._desk = TicketDesk(
+                self.state, redactor=self.redactor, clock=self.clock, on_resolved=self._learn_resolution
+            )
+        return self._desk
+
+    @property
+    def support_turns(self) -> SupportTurns:
+        if self._support is None:
+            from npc_engine.support.turn import SupportTurns
+
+            self._support = SupportTurns(self)
+        return self._support
 
     @classmethod
     def from_settings(cls, settings: Settings, *, embed_threads: int | None = None) -> Engine:
@@ -275,3 +311,44 @@ class Engine:
     ) -> AffectState:
         """The NPC's stored emotion and relationship with the player (or rebuilt from the event log)."""
         return await self.turns.affect(persona_id, player_id, tenant=tenant, replayed=replayed)
+
+    # -- support ----------------------------------------------------------------------------
+    async def support_turn(
+        self,
+        persona_id: str,
+        player: Player | str | dict[str, Any],
+        text: str,
+        *,
+        locale: str | None = None,
+        tenant: str | None = None,
+    ) -> SupportReply:
+        """One support turn: an answer with citations, or an escalation to staff (see :mod:`npc_engine.support.turn`)."""
+        return await self.support_turns.run(persona_id, player, text, locale=locale, tenant=tenant)
+
+    async def _learn_resolution(self, ticket: Ticket) -> None:
+        """A resolved ticket joins the resolved-ticket history (redacted) and is retrievable from now on."""
+        from knowledge.ingest import ingest_documents
+        from knowledge.types import Document
+
+        question = ticket.question_redacted or ticket.summary
+        resolution = self.redactor.redact(ticket.resolution).text
+        if not question.strip() or not resolution.strip():
+            return
+        doc = Document(
+            kind="ticket",
+            doc_id=ticket.ticket_id,
+            title=question[:300],
+            body=resolution,
+            source_path=f"desk/{ticket.ticket_id}",
+            locale=ticket.locale,
+            category=ticket.category,  # "unknown" too: similar questions then get the staff answer
+            extra={"question": question, "resolution": resolution},
+        )
+        await ingest_documents(
+            self.knowledge(ticket.tenant),
+            [doc],
+            root="desk",
+            rel=f"tickets/{ticket.ticket_id}",
+            chunk_tokens=self.settings.chunk_tokens,
+            chunk_overlap=self.settings.chunk_overlap,
+        )

@@ -13,7 +13,9 @@ place) and a message that says how to fix it.
     │   │   └── PersonaError            invalid_persona    (file, line and field are attached)
     │   ├── InvalidInputError           invalid_input      a bad argument or request value
     │   ├── NotFoundError               not_found          unknown persona, tenant, document ...
-    │   └── ConflictError               conflict           a concurrent update won the race, 409
+    │   ├── ConflictError               conflict           a concurrent update won the race, 409
+    │   ├── AuthenticationError         unauthenticated    no, unknown, revoked or expired key/session, 401
+    │   └── PermissionDeniedError       forbidden          the key's role does not allow this, 403
     └── BackendError                    backend_error      a dependency failed, 5xx / degrade
         ├── EmbedderError               embedder_error
         ├── VectorStoreError            vector_store_error
@@ -27,6 +29,7 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "AuthenticationError",
     "BackendError",
     "ChatModelError",
     "ChatModelTimeout",
@@ -36,6 +39,7 @@ __all__ = [
     "InvalidInputError",
     "NotFoundError",
     "NpcEngineError",
+    "PermissionDeniedError",
     "PersonaError",
     "SourceFileError",
     "StateStoreError",
@@ -87,6 +91,18 @@ class ConflictError(UsageError):
     """Another writer changed the same conversation and this one lost the race (after retries)."""
 
     code = "conflict"
+
+
+class AuthenticationError(UsageError):
+    """No credentials, or a key or session that is unknown, revoked or expired."""
+
+    code = "unauthenticated"
+
+
+class PermissionDeniedError(UsageError):
+    """The caller is known, but its role does not allow what it asked for."""
+
+    code = "forbidden"
 
 
 class SourceFileError(UsageError):

@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     max_memories: int = Field(default=200, ge=1, le=10_000, description="Per NPC and player.")
     max_input_chars: int = Field(default=1000, ge=1, le=100_000)
     affect_half_life_s: float = Field(default=600.0, gt=0)
+    # -- support ---------------------------------------------------------------------------
+    support_adapt: bool = Field(
+        default=True,
+        description="Let the model restate an answer whose source is in another language (checked).",
+    )
+    pii_player_id_patterns: list[str] = Field(
+        default_factory=list, description="Regexes of this game's player ids, redacted like PII."
+    )
 
     @field_validator("data_dir")
     @classmethod

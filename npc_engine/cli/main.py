@@ -1,4 +1,5 @@
-"""``npc-engine``: validate, ingest and search a world; chat with an NPC; print the persona schema; import cards.
+"""``npc-engine``: validate, ingest and search a world; chat with an NPC; print the persona schema; import cards;
+manage tenants and API keys (:mod:`npc_engine.cli.admin`).
 
 Every error exits non-zero with one line on stderr (``error: file:line: field: reason``);
 with ``--json`` the error is a JSON object on stdout instead, so scripts can parse it.
@@ -281,6 +282,16 @@ def _register_chat() -> None:
 
 
 _register_chat()
+
+
+def _register_admin() -> None:
+    from npc_engine.cli.admin import keys_app, tenants_app
+
+    app.add_typer(tenants_app, name="tenants")
+    app.add_typer(keys_app, name="keys")
+
+
+_register_admin()
 
 
 def main(argv: list[str] | None = None) -> None:

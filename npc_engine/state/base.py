@@ -1,9 +1,9 @@
 """The ``StateStore`` seam: what the engine keeps between calls, per tenant.
 
 It holds the knowledge catalog, the world and persona documents, and conversations
-(messages, emotion and relationship with their event log, memories); tickets and
-idempotency keys join it as the engine grows. ``SqlStateStore`` implements it on SQLite
-(default) and PostgreSQL.
+(messages, emotion and relationship with their event log, memories), support tickets,
+API keys and staff sessions (:mod:`npc_engine.state.support_base`); idempotency keys join
+it as the engine grows. ``SqlStateStore`` implements it on SQLite (default) and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from npc_engine.state.records import (
     TenantVersions,
     TurnWrite,
 )
+from npc_engine.state.support_base import AccessStore, TicketStore
 
 __all__ = ["StateStore"]
 
 
 @runtime_checkable
-class StateStore(Catalog, Protocol):
+class StateStore(Catalog, TicketStore, AccessStore, Protocol):
     async def ensure_tenant(self, tenant: str, name: str | None = None) -> None: ...
 
     async def world_digest(self, tenant: str) -> str | None: ...

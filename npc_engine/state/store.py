@@ -22,10 +22,13 @@ from knowledge.catalog import CatalogChunk, IngestChanges, SourceState
 from knowledge.gating import GateProfile
 from knowledge.types import Kind
 from npc_engine.errors import ConfigError, StateStoreError
+from npc_engine.state.access_sql import AccessSql
 from npc_engine.state.conversation_sql import ConversationSql
 from npc_engine.state.migrate import upgrade
 from npc_engine.state.records import TenantVersions
+from npc_engine.state.staff_reply_sql import StaffReplySql
 from npc_engine.state.tables import kb_chunks, kb_gates, kb_revisions, kb_sources, personas, tenants, worlds
+from npc_engine.state.ticket_sql import TicketSql
 
 __all__ = ["SqlStateStore"]
 
@@ -63,7 +66,7 @@ def _make_engine(url: str) -> Engine:
         ) from exc
 
 
-class SqlStateStore(ConversationSql):
+class SqlStateStore(ConversationSql, TicketSql, StaffReplySql, AccessSql):
     """State in a SQL database; ``SqlStateStore("sqlite://")`` is an in-memory store for tests."""
 
     def __init__(self, url: str) -> None:

@@ -1,14 +1,31 @@
 """SQLAlchemy tables of the state store (one metadata; migrations in ``migrations/``).
 
-Every table's primary key starts with ``tenant``: no row exists outside a tenant.
+Every table's primary key starts with ``tenant``: no row exists outside a tenant. Three
+tables are keyed otherwise but still name their tenant in every row: ``api_keys`` and
+``staff_sessions`` (found by a secret's hash before the tenant is known) and ``staff_replies``
+(a serial id, which keeps replies in order).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Float, Integer, LargeBinary, MetaData, String, Table, Text, func
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
 
 __all__ = [
     "affect_events",
+    "api_keys",
     "conversation_leases",
     "conversations",
     "kb_chunks",
@@ -19,7 +36,11 @@ __all__ = [
     "messages",
     "metadata",
     "personas",
+    "staff_replies",
+    "staff_sessions",
     "tenants",
+    "ticket_events",
+    "tickets",
     "worlds",
 ]
 
@@ -163,5 +184,100 @@ conversation_leases = Table(
     Column("persona_id", String(120), primary_key=True),
     Column("player_id", String(200), primary_key=True),
     Column("holder", String(64), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+# -- support tickets and access (migration 0003) -----------------------------------------------
+# ``version`` is the compare-and-set counter of staff changes; ``last_event_seq`` numbers the
+# audit trail (views add events without changing the version). JSON columns are Text.
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("ticket_id", String(32), primary_key=True),
+    Column("persona_id", String(120), nullable=False),
+    Column("player_id", String(200), nullable=False),
+    Column("locale", String(16), nullable=False),
+    Column("status", String(24), nullable=False),  # open | waiting_on_player | resolved
+    Column("category", String(120), nullable=False),
+    Column("priority", String(16), nullable=False),  # low | normal | high | urgent
+    Column("reason", String(40), nullable=False),
+    Column("reason_detail", Text, nullable=False),
+    Column("question_redacted", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("suggested_reply", Text, nullable=False),
+    Column("sources_tried", Text, nullable=False),  # JSON list
+    Column("transcript", Text, nullable=False),  # JSON list, original text (staff only)
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("resolved_at", Float, nullable=True),
+    Column("resolution", Text, nullable=False),  # PII-redacted
+    Column("resolved_by", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("last_event_seq", Integer, nullable=False),
+    Index("ix_tickets_queue", "tenant", "status", "priority", "created_at"),
+    Index("ix_tickets_player", "tenant", "persona_id", "player_id", "status"),
+    # at most one unresolved ticket per player and persona (a second escalation joins it)
+    Index(
+        "ux_tickets_one_unresolved",
+        "tenant",
+        "persona_id",
+        "player_id",
+        unique=True,
+        sqlite_where=text("status != 'resolved'"),
+        postgresql_where=text("status != 'resolved'"),
+    ),
+)
+
+ticket_events = Table(
+    "ticket_events",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("ticket_id", String(32), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("at", Float, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(24), nullable=False),
+    Column("detail", Text, nullable=False),  # JSON object, no raw PII
+)
+
+# Staff answers waiting for the game to pick them up (``delivered_at`` NULL until then).
+staff_replies = Table(
+    "staff_replies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("persona_id", String(120), nullable=False),
+    Column("player_id", String(200), nullable=False),
+    Column("ticket_id", String(32), nullable=False),
+    Column("staff", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("delivered_at", Float, nullable=True),
+    Index("ix_staff_replies_pending", "tenant", "player_id", "delivered_at"),
+)
+
+# API keys: only the SHA-256 of the secret is stored (see ``npc_engine.auth``).
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("tenant", String(64), nullable=False, index=True),
+    Column("role", String(16), nullable=False),  # game | staff | admin
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float, nullable=True),
+)
+
+# Staff console logins: only the SHA-256 of the session token is stored.
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("key_id", String(32), nullable=False, index=True),
+    Column("tenant", String(64), nullable=False),
+    Column("staff", String(200), nullable=False),
+    Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),
 )

@@ -38,7 +38,14 @@ TicketStatus = Literal["open", "waiting_on_player", "resolved"]
 STATUSES: tuple[TicketStatus, ...] = ("open", "waiting_on_player", "resolved")
 
 TicketAction = Literal["created", "replied", "status_changed", "resolved", "player_wrote", "viewed"]
-ACTIONS: tuple[TicketAction, ...] = ("created", "replied", "status_changed", "resolved", "player_wrote", "viewed")
+ACTIONS: tuple[TicketAction, ...] = (
+    "created",
+    "replied",
+    "status_changed",
+    "resolved",
+    "player_wrote",
+    "viewed",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,8 @@ def _ms(since: float) -> float:
 def _history(messages: tuple[StoredMessage, ...]) -> list[ChatMessage]:
     out: list[ChatMessage] = []
     for m in messages:
+        if m.role not in ("player", "npc"):  # e.g. a support agent's staff reply: not the NPC's words
+            continue
         if m.role == "player":
             out.append(ChatMessage("user", str(m.meta.get("prompt") or f"Player: {m.text}")))
         else:

@@ -115,5 +115,5 @@ def fold_history(
     if dropped <= 0 or not history:
         return summary, None
     folded = history[:dropped]
-    messages = [(m.role, m.text) for m in folded]
+    messages = [(m.role, m.text) for m in folded if m.role in ("player", "npc")]  # not staff notes
     return summarise(summary, messages, npc_name=npc_name, max_tokens=max_tokens), folded[-1].seq

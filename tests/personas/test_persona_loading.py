@@ -100,7 +100,7 @@ def test_a_valid_support_persona_loads_with_escalation_defaults(tmp_path: Path):
     persona = load_persona(write(tmp_path, "pim.yaml", SUPPORT))
 
     assert isinstance(persona, SupportPersona)
-    assert persona.escalation.min_confidence == 0.55
+    assert persona.escalation.min_confidence is None  # the threshold fitted on the tenant's tickets
     assert persona.escalation.escalate_on_negative_sentiment is True
     assert persona.escalation.max_failed_answers == 2
     assert persona.escalation.human_request_phrases == ["a real person"]

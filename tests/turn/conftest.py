@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -18,6 +17,7 @@ from npc_engine.llm.base import ChatModel
 from npc_engine.llm.scripted import ScriptedChatModel, ScriptItem
 from npc_engine.settings import Settings
 from npc_engine.state.store import SqlStateStore
+from tests.conftest import postgres_url  # noqa: F401  (moved to tests/conftest.py; re-exported for old imports)
 
 DEMO_WORLD = Path(__file__).resolve().parents[2] / "examples" / "demo_world"
 
@@ -95,24 +95,6 @@ def make_engine(turn_backends: Backends) -> MakeEngine:
 def player() -> str:
     """A player id no other test uses (conversations are per NPC and player)."""
     return f"p-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A private schema in the real PostgreSQL that scripts/test.sh points at; dropped afterwards."""
-    base = os.environ.get("NPCENGINE_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("NPCENGINE_TEST_POSTGRES_URL is not set (scripts/test.sh sets it)")
-    from sqlalchemy import create_engine, text
-
-    schema = f"npc_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,326 @@
+"""The support turn (DESIGN.md, "Support turn"): answer from the FAQ and resolved tickets, or escalate.
+
+1. Check the message (empty, too long: a clear error; control characters dropped) and
+   pick the reply language (``locale``, else the message's language).
+2. Redact PII: only the redacted text is embedded, searched, summarised or logged; the
+   original stays in the conversation record that staff may see.
+3. Triggers (:mod:`npc_engine.support.triggers`): the player asks for a person, a
+   sensitive topic, strong negative sentiment, repeated failed answers.
+4. Retrieve FAQ entries and tickets (the FAQ also on its own, so FAQ/ticket agreement
+   can be measured) and assess them (:mod:`npc_engine.support.confidence`): a
+   calibrated confidence, the category, its evidence.
+5. Answer when nothing triggered and the confidence clears the persona's
+   ``escalation.min_confidence``: the chosen source's own text, with citations
+   (:mod:`npc_engine.support.answer`). Otherwise escalate: open a ticket (or add to the
+   player's open one) with transcript, summary, category, priority, reason, the sources
+   tried and a suggested reply, and tell the player honestly what happens next.
+6. Deliver staff replies waiting for the player; persist the exchange atomically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from knowledge.types import SearchHit
+from npc_engine.errors import BackendError, ConflictError, InvalidInputError
+from npc_engine.locale import detect_language, normalise_locale
+from npc_engine.state.records import Conversation, ConversationKey, TurnWrite
+from npc_engine.support.answer import adapt_answer, introduced, pick_source, source_text
+from npc_engine.support.calibration import Calibrations, support_search
+from npc_engine.support.confidence import Assessment, assess
+from npc_engine.support.sentiment import PastExchange, count_failed_answers
+from npc_engine.support.tickets import NewTicket
+from npc_engine.support.triggers import (
+    EscalationReason,
+    TriggerHit,
+    check_triggers,
+    priority_for,
+    what_happens_next,
+)
+from npc_engine.support.types import Citation, StaffReplyOut, SupportReply
+from npc_engine.turn.types import Player, Usage
+from personas.schema import SupportPersona
+
+if TYPE_CHECKING:
+    from npc_engine.engine import Engine
+
+__all__ = ["SupportTurns"]
+
+log = structlog.get_logger("npc_engine.support")
+
+_HISTORY = 40  # messages loaded for transcripts and the repeated-failure count
+_MAX_RETRIES = 4
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 3)
+
+
+def _citation(hit: SearchHit) -> Citation:
+    category = hit.metadata.get("category")
+    return Citation(
+        id=hit.source_id,
+        kind=hit.kind,
+        title=hit.title[:200],
+        category=category if isinstance(category, str) else None,
+        score=round(hit.dense_score, 4) if hit.dense_score is not None else None,
+    )
+
+
+class SupportTurns:
+    """Support turns for one :class:`~npc_engine.engine.Engine`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.calibrations = Calibrations()
+
+    async def _persona(self, persona_id: str, tenant: str) -> SupportPersona:
+        persona = await self.engine.persona(persona_id, tenant)
+        if not isinstance(persona, SupportPersona):
+            raise InvalidInputError(f"{persona_id!r} is an NPC, not a support agent; use the NPC turn for it")
+        return persona
+
+    def _check_text(self, text: str) -> str:
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInputError("the player's message is empty; send the words the player typed")
+        limit = self.engine.settings.max_input_chars
+        if len(text) > limit:
+            raise InvalidInputError(
+                f"the player's message is {len(text)} characters; the limit is {limit} "
+                "(NPC_MAX_INPUT_CHARS); ask the player to shorten it",
+                code="input_too_long",
+            )
+        cleaned = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
+        if not cleaned:
+            raise InvalidInputError("the player's message has no printable characters")
+        return cleaned
+
+    async def run(
+        self,
+        persona_id: str,
+        player: Player | str | dict[str, Any],
+        text: str,
+        *,
+        locale: str | None = None,
+        tenant: str | None = None,
+    ) -> SupportReply:
+        started = time.perf_counter()
+        engine, settings = self.engine, self.engine.settings
+        who = Player.of(player)
+        words = self._check_text(text)
+        name = engine._tenant(tenant)
+        persona = await self._persona(persona_id, name)
+        fallback = normalise_locale(who.locale) if who.locale else "en"
+        reply_locale = normalise_locale(locale) if locale else detect_language(words, default=fallback)
+        redacted = engine.redactor.redact(words).text
+        key = ConversationKey(name, persona.id, who.id)
+        timings: dict[str, float] = {}
+
+        t = time.perf_counter()
+        conv = await engine.state.load_conversation(key, history_limit=_HISTORY)
+        history = [
+            PastExchange(
+                player_message=p.text,
+                answered=bool(a.meta.get("answered")),
+                escalated=bool(a.meta.get("escalated")),
+            )
+            for p, a in zip(conv.history, conv.history[1:], strict=False)
+            if p.role == "player" and a.role == "agent"
+        ]
+        trigger: TriggerHit | None = check_triggers(
+            redacted, persona, locale=reply_locale, failures=count_failed_answers(history, redacted)
+        )
+        timings["triggers"] = _ms(t)
+
+        t = time.perf_counter()
+        kb = engine.knowledge(name)
+        merged = await support_search(kb, redacted, asyncio.ensure_future(self._embed(redacted)))
+        calibration = await self.calibrations.get(kb)
+        threshold = persona.escalation.min_confidence
+        if threshold is None:
+            threshold = calibration.model.threshold
+        assessment: Assessment = assess(
+            merged, stats=calibration.stats, model=calibration.model, threshold=threshold
+        )
+        timings["retrieve"] = _ms(t)
+
+        t = time.perf_counter()
+        source = pick_source(merged, assessment.category, reply_locale) if assessment.category else None
+        usage, model_id, adapted = Usage(), "extractive", False
+        reason: EscalationReason | None = None
+        detail = ""
+        if trigger is not None:
+            reason, detail = trigger.reason, trigger.evidence
+        elif assessment.category is None or source is None:
+            reason, detail = EscalationReason.NO_KNOWLEDGE, "no FAQ entry or ticket matched"
+        elif not assessment.answerable:
+            reason = EscalationReason.LOW_CONFIDENCE
+            detail = f"confidence {assessment.confidence:.2f} < {threshold:.2f}"
+
+        citations: list[Citation] = []
+        if reason is None and source is not None:
+            answer = source_text(source)
+            source_locale = str(source.metadata.get("locale") or "en").split("-")[0]
+            text_out = introduced(answer, source_locale=source_locale, locale=reply_locale)
+            if (
+                source_locale != reply_locale
+                and settings.support_adapt
+                and engine.chat_model.id != "composer"
+            ):
+                try:
+                    result = await adapt_answer(
+                        engine.chat_model,
+                        answer,
+                        locale=reply_locale,
+                        agent_name=persona.name,
+                        question=redacted,
+                        embedder=engine.embedder,
+                        timeout_s=settings.llm_timeout_s,
+                    )
+                    usage = Usage(
+                        prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens
+                    )
+                    if result.ok:
+                        text_out, adapted, model_id = result.text, True, engine.chat_model.id
+                    else:
+                        log.info(
+                            "support.adaptation_rejected", persona=persona.id, problems=list(result.problems)
+                        )
+                except (TimeoutError, BackendError) as exc:
+                    log.warning("support.adaptation_failed", persona=persona.id, error=str(exc))
+            citations = [_citation(source)]
+            if persona.brand_voice.sign_off:
+                text_out = f"{text_out}\n{persona.brand_voice.sign_off}"
+        timings["answer"] = _ms(t)
+
+        t = time.perf_counter()
+        ticket_id: str | None = None
+        if reason is not None:
+            priority = priority_for(
+                reason, trigger.topic if trigger else None, trigger.sentiment if trigger else 0.0
+            )
+            ticket = await engine.desk.open(
+                NewTicket(
+                    tenant=name,
+                    persona_id=persona.id,
+                    player_id=who.id,
+                    locale=reply_locale,
+                    category=assessment.category or "unknown",
+                    priority=str(priority),
+                    reason=str(reason),
+                    reason_detail=detail,
+                    question_redacted=redacted,
+                    summary=self._summary(reason, detail, assessment, redacted, conv),
+                    suggested_reply=engine.redactor.redact(source_text(source)).text if source else "",
+                    sources_tried=[c.model_dump() for c in map(_citation, merged[:8])],
+                    transcript=[
+                        *({"role": m.role, "text": m.text, "at": m.at} for m in conv.history),
+                        {"role": "player", "text": words, "at": engine.clock()},
+                    ],
+                    created_at=engine.clock(),
+                )
+            )
+            ticket_id = ticket.ticket_id
+            text_out = f"{what_happens_next(reason, reply_locale)} (#{ticket_id})"
+        timings["escalate"] = _ms(t)
+
+        staff = await engine.desk.pending_replies(name, who.id, persona_id=persona.id, mark_delivered=True)
+        reply = SupportReply(
+            persona_id=persona.id,
+            player_id=who.id,
+            text=text_out,
+            locale=reply_locale,
+            answered=reason is None,
+            escalated=reason is not None,
+            reason=str(reason) if reason else None,
+            reason_detail=detail,
+            ticket_id=ticket_id,
+            confidence=round(assessment.confidence, 4),
+            category=assessment.category,
+            citations=citations,
+            staff_replies=[
+                StaffReplyOut(ticket_id=s.ticket_id, staff=s.staff, text=s.text, at=s.at) for s in staff
+            ],
+            usage=usage,
+            model=model_id,
+            adapted=adapted,
+            debug={"features": assessment.features, "evidence": list(assessment.evidence)},
+        )
+        t = time.perf_counter()
+        await self._persist(key, conv, words, reply)
+        timings["persist"] = _ms(t)
+        timings["total"] = _ms(started)
+        reply.timings_ms = timings
+        log.info(
+            "support.turn",
+            tenant=name,
+            persona=persona.id,
+            answered=reply.answered,
+            reason=reply.reason,
+            confidence=reply.confidence,
+            category=reply.category,
+            ticket_id=ticket_id,
+            timings_ms=timings,
+        )
+        return reply
+
+    async def _embed(self, text: str) -> Any:
+        try:
+            return (await self.engine.embedder.embed([text], kind="query"))[0]
+        except BackendError as exc:
+            log.warning("support.embed_failed", error=str(exc), code=exc.code)
+            return None
+
+    @staticmethod
+    def _summary(
+        reason: EscalationReason, detail: str, assessment: Assessment, question: str, conv: Conversation
+    ) -> str:
+        topic = assessment.category or "a topic the knowledge base does not cover"
+        earlier = sum(1 for m in conv.history if m.role == "player")
+        lines = [
+            f"Escalated: {reason.value.replace('_', ' ')} ({detail})."
+            if detail
+            else f"Escalated: {reason.value}.",
+            f'The player asks about {topic}: "{question[:400]}"',
+            f"Best match confidence {assessment.confidence:.2f}.",
+        ]
+        if earlier:
+            lines.append(f"{earlier} earlier message(s) from the player in this conversation.")
+        return " ".join(lines)
+
+    async def _persist(
+        self, key: ConversationKey, conv: Conversation, words: str, reply: SupportReply
+    ) -> None:
+        """Store the exchange (original words: only staff see the record); retry on a concurrent write."""
+        engine = self.engine
+        meta = {
+            "answered": reply.answered,
+            "escalated": reply.escalated,
+            "reason": reply.reason,
+            "ticket_id": reply.ticket_id,
+            "citations": [c.id for c in reply.citations],
+            "confidence": reply.confidence,
+        }
+        for _ in range(_MAX_RETRIES):
+            now = engine.clock()
+            write = TurnWrite(
+                key=key,
+                expected_version=conv.version,
+                started_at=conv.started_at if conv.started_at is not None else now,
+                at=now,
+                affect=conv.affect or {},
+                summary=conv.summary,
+                summarised_upto=conv.summarised_upto,
+                turns_added=1,
+                messages=[("player", words, {"locale": reply.locale}), ("agent", reply.text, meta)],
+            )
+            try:
+                await engine.state.commit_turn(write)
+                return
+            except ConflictError:
+                conv = await engine.state.load_conversation(key, history_limit=0)
+        raise ConflictError(f"support conversation {key.persona_id}/{key.player_id} kept changing; retry")
