@@ -221,6 +221,8 @@ class Engine:
                 world=definition.world.model_dump(mode="json"),
                 persona_docs=[p.model_dump(mode="json") for p in definition.personas.values()],
             )
+        if self._turns is not None:  # this worker sees its own ingest at once
+            self._turns.forget_versions(name)
         report = dataclasses.replace(report, seconds=time.perf_counter() - started)
         return IngestResult(report, persona_count, world_changed)
 
@@ -324,6 +326,18 @@ class Engine:
     ) -> SupportReply:
         """One support turn: an answer with citations, or an escalation to staff (see :mod:`npc_engine.support.turn`)."""
         return await self.support_turns.run(persona_id, player, text, locale=locale, tenant=tenant)
+
+    def stream_support_turn(
+        self,
+        persona_id: str,
+        player: Player | str | dict[str, Any],
+        text: str,
+        *,
+        locale: str | None = None,
+        tenant: str | None = None,
+    ) -> AsyncIterator[TurnDelta | SupportReply]:
+        """Like :meth:`support_turn`, yielding the checked text sentence by sentence, then the reply."""
+        return self.support_turns.stream(persona_id, player, text, locale=locale, tenant=tenant)
 
     async def _learn_resolution(self, ticket: Ticket) -> None:
         """A resolved ticket joins the resolved-ticket history (redacted) and is retrievable from now on."""

@@ -294,6 +294,15 @@ def _register_admin() -> None:
 _register_admin()
 
 
+def _register_serve() -> None:
+    from npc_engine.cli.serve import serve
+
+    app.command("serve")(serve)
+
+
+_register_serve()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     from npc_engine.logging import configure_logging

@@ -202,17 +202,14 @@ class ConversationSql:
                         last_event_seq=conversations.c.last_event_seq + n_events,
                         **values,
                     )
-                )
-                if done.rowcount != 1:
+                    .returning(conversations.c.last_message_seq, conversations.c.last_event_seq)
+                ).first()
+                if done is None:
                     raise ConflictError(
                         f"conversation {key.persona_id}/{key.player_id} changed during the turn "
                         f"(expected version {write.expected_version})"
                     )
-                last_message, last_event = conn.execute(
-                    select(conversations.c.last_message_seq, conversations.c.last_event_seq).where(
-                        *_where(conversations, key)
-                    )
-                ).one()
+                last_message, last_event = done
                 first_message, first_event = last_message - n_messages + 1, last_event - n_events + 1
             base = {"tenant": key.tenant, "persona_id": key.persona_id, "player_id": key.player_id}
             if write.messages:

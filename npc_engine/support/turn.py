@@ -20,7 +20,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -42,7 +44,7 @@ from npc_engine.support.triggers import (
     what_happens_next,
 )
 from npc_engine.support.types import Citation, StaffReplyOut, SupportReply
-from npc_engine.turn.types import Player, Usage
+from npc_engine.turn.types import Player, TurnDelta, Usage
 from personas.schema import SupportPersona
 
 if TYPE_CHECKING:
@@ -53,6 +55,7 @@ __all__ = ["SupportTurns"]
 log = structlog.get_logger("npc_engine.support")
 
 _HISTORY = 40  # messages loaded for transcripts and the repeated-failure count
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？\n])(?=\s*\S)")  # split after, keeping the spaces
 _MAX_RETRIES = 4
 
 
@@ -267,6 +270,26 @@ class SupportTurns:
             timings_ms=timings,
         )
         return reply
+
+    async def stream(
+        self,
+        persona_id: str,
+        player: Player | str | dict[str, Any],
+        text: str,
+        *,
+        locale: str | None = None,
+        tenant: str | None = None,
+    ) -> AsyncIterator[TurnDelta | SupportReply]:
+        """The reply's text sentence by sentence, then the :class:`SupportReply`.
+
+        Text is released only once it is final: an answer after it passed the source check,
+        an escalation after its ticket is stored, so nothing shown is ever taken back.
+        """
+        reply = await self.run(persona_id, player, text, locale=locale, tenant=tenant)
+        for piece in _SENTENCE_END.split(reply.text):
+            if piece:
+                yield TurnDelta(text=piece)
+        yield reply
 
     async def _embed(self, text: str) -> Any:
         try:

@@ -45,7 +45,7 @@ from npc_engine.affect import (
 from npc_engine.affect.state import AffectState
 from npc_engine.errors import BackendError, ConflictError, InvalidInputError
 from npc_engine.locale import detect_language, normalise_locale
-from npc_engine.state.records import Conversation, ConversationKey, TurnWrite
+from npc_engine.state.records import Conversation, ConversationKey, TenantVersions, TurnWrite
 from npc_engine.turn.attempt import HISTORY_LIMIT, TurnAttempt
 from npc_engine.turn.resources import PersonaKit, TurnResources
 from npc_engine.turn.types import (
@@ -62,11 +62,12 @@ from personas.schema import NpcPersona
 if TYPE_CHECKING:
     from npc_engine.engine import Engine
 
-__all__ = ["MAX_CONFLICT_RETRIES", "NpcTurns", "emotion_out", "relationship_out"]
+__all__ = ["MAX_CONFLICT_RETRIES", "VERSIONS_TTL_S", "NpcTurns", "emotion_out", "relationship_out"]
 
 log = structlog.get_logger("npc_engine.turn")
 
 MAX_CONFLICT_RETRIES = 4
+VERSIONS_TTL_S = 1.0  # how stale a worker's view of another worker's ingest may be
 
 
 @dataclass(slots=True)
@@ -101,6 +102,7 @@ class NpcTurns:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.resources = TurnResources()
+        self._tenant_versions: dict[str, tuple[float, TenantVersions]] = {}
         self._locks: weakref.WeakValueDictionary[ConversationKey, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -145,6 +147,26 @@ class NpcTurns:
             finally:
                 if not lease.released:
                     await self.engine.state.release_lease(key, lease.holder)
+
+    async def _versions(self, tenant: str) -> TenantVersions:
+        """The tenant's world digest and catalog revision, re-read at most every ``VERSIONS_TTL_S``.
+
+        Another worker's ingest is seen within that time; this worker's own ingest clears
+        the cache at once (:meth:`forget_versions`).
+        """
+        now = time.monotonic()
+        cached = self._tenant_versions.get(tenant)
+        if cached is not None and now - cached[0] < VERSIONS_TTL_S:
+            return cached[1]
+        versions = await self.engine.state.tenant_versions(tenant)
+        self._tenant_versions[tenant] = (now, versions)
+        return versions
+
+    def forget_versions(self, tenant: str | None = None) -> None:
+        if tenant is None:
+            self._tenant_versions.clear()
+        else:
+            self._tenant_versions.pop(tenant, None)
 
     async def _kit(self, tenant: str, persona_id: str, digest: str | None = None) -> PersonaKit:
         """The persona's cached resources; ``digest`` is the world digest when the caller has read it."""
@@ -218,7 +240,7 @@ class NpcTurns:
         # while the conversation loads and the input is guarded and appraised.
         vector_task = asyncio.create_task(self._embed(words))
         try:
-            versions = await self.engine.state.tenant_versions(name)
+            versions = await self._versions(name)
             kit = await self._kit(name, persona_id, versions.world_digest)
             reply_locale = self._locale(words, who, locale, kit)
             key = ConversationKey(name, kit.persona.id, who.id)

@@ -10,6 +10,8 @@ from structlog.testing import capture_logs
 from npc_engine.errors import InvalidInputError
 from npc_engine.llm.scripted import ScriptedChatModel
 from npc_engine.support.tickets import TicketFilter
+from npc_engine.support.types import SupportReply
+from npc_engine.turn.types import TurnDelta
 from tests.turn.conftest import MakeEngine
 
 EMAIL, PHONE, CARD = "kael.smith@example.com", "+44 20 7946 0958", "4111 1111 1111 1111"
@@ -188,3 +190,16 @@ async def test_control_characters_and_mixed_scripts_get_an_answer_or_an_escalati
 async def test_an_npc_cannot_take_a_support_turn(make_engine: MakeEngine, player: str) -> None:
     with pytest.raises(InvalidInputError, match="NPC"):
         await make_engine().support_turn("brannoc", player, "hello")
+
+
+async def test_a_streamed_support_turn_yields_the_answer_in_pieces_then_the_reply(
+    make_engine: MakeEngine, player: str
+) -> None:
+    items = [
+        item
+        async for item in make_engine().stream_support_turn("aria", player, "How do I delete my account?")
+    ]
+    reply = items[-1]
+    assert isinstance(reply, SupportReply) and reply.answered
+    pieces = [i.text for i in items[:-1] if isinstance(i, TurnDelta)]
+    assert len(pieces) > 1 and "".join(pieces) == reply.text
