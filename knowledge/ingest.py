@@ -126,6 +126,28 @@ async def _embed_batch(kb: KnowledgeBase, batch: Sequence[CatalogChunk]) -> np.n
     return out
 
 
+async def _embed_and_store(kb: KnowledgeBase, chunks: Sequence[CatalogChunk]) -> None:
+    """Embed ``chunks`` and upsert them into their partitions (the catalog is committed after)."""
+    vectors = await _embed_batch(kb, chunks)
+    by_partition: dict[str, list[VectorRecord]] = {}
+    for chunk, vector in zip(chunks, vectors, strict=True):
+        by_partition.setdefault(kb.collection_for(chunk.kind, chunk.gate_id), []).append(
+            VectorRecord(chunk.chunk_id, vector.tolist(), chunk.text, chunk.metadata)
+        )
+    for name, records in by_partition.items():
+        await kb.vectors.upsert(name, records)
+
+
+async def _drop_stale(kb: KnowledgeBase, stale: dict[str, list[str]]) -> None:
+    """Delete vectors the committed catalog no longer lists; it already hides them, so a failure only logs."""
+    try:
+        for name, ids in stale.items():
+            await kb.vectors.delete(name, sorted(ids))
+    except Exception as exc:
+        log.warning("kb.stale_vectors_left", tenant=kb.tenant, count=len(stale), error=str(exc))
+    kb.invalidate()
+
+
 async def ingest_world(
     kb: KnowledgeBase,
     root: Path,
@@ -207,15 +229,7 @@ async def ingest_world(
     # questions (FAQ, tickets) are embedded like the player's question; everything else as a passage
     to_embed.sort(key=lambda c: embedding_input(c)[1])
     for start in range(0, total, batch_size):
-        batch = to_embed[start : start + batch_size]
-        vectors = await _embed_batch(kb, batch)
-        by_partition: dict[str, list[VectorRecord]] = {}
-        for chunk, vector in zip(batch, vectors, strict=True):
-            by_partition.setdefault(kb.collection_for(chunk.kind, chunk.gate_id), []).append(
-                VectorRecord(chunk.chunk_id, vector.tolist(), chunk.text, chunk.metadata)
-            )
-        for name, records in by_partition.items():
-            await kb.vectors.upsert(name, records)
+        await _embed_and_store(kb, to_embed[start : start + batch_size])
         if progress:
             progress(min(start + batch_size, total), total)
 
@@ -227,12 +241,7 @@ async def ingest_world(
             for chunk_id, gate_id in known[rel].chunk_gates.items():
                 if chunk_id not in new_ids:
                     stale.setdefault(kb.collection_for(known[rel].kind, gate_id), []).append(chunk_id)
-    try:
-        for name, ids in stale.items():
-            await kb.vectors.delete(name, sorted(ids))
-    except Exception as exc:  # the catalog already hides them; log and go on
-        log.warning("kb.stale_vectors_left", tenant=kb.tenant, count=len(stale), error=str(exc))
-    kb.invalidate()
+    await _drop_stale(kb, stale)
     report = IngestReport(
         files=len(files),
         files_changed=len(changed),
@@ -286,14 +295,7 @@ async def ingest_documents(
     old = known.chunk_gates if known else {}
     fresh = [c for c in chunks if c.chunk_id not in old]
     if fresh:
-        vectors = await _embed_batch(kb, fresh)
-        by_partition: dict[str, list[VectorRecord]] = {}
-        for chunk, vector in zip(fresh, vectors, strict=True):
-            by_partition.setdefault(kb.collection_for(chunk.kind, chunk.gate_id), []).append(
-                VectorRecord(chunk.chunk_id, vector.tolist(), chunk.text, chunk.metadata)
-            )
-        for name, records in by_partition.items():
-            await kb.vectors.upsert(name, records)
+        await _embed_and_store(kb, fresh)
     digest = content_hash(*(c.chunk_id for c in chunks))
     kind = docs[0].kind if docs else "ticket"
     changes = IngestChanges(
@@ -308,12 +310,7 @@ async def ingest_documents(
     for chunk_id, gate_id in old.items():
         if chunk_id not in new_ids:
             stale.setdefault(kb.collection_for(known.kind if known else kind, gate_id), []).append(chunk_id)
-    try:
-        for name, ids in stale.items():
-            await kb.vectors.delete(name, sorted(ids))
-    except Exception as exc:  # the catalog already hides them
-        log.warning("kb.stale_vectors_left", tenant=kb.tenant, count=len(stale), error=str(exc))
-    kb.invalidate()
+    await _drop_stale(kb, stale)
     log.info(
         "kb.documents_ingested", tenant=kb.tenant, root=root, rel=rel, chunks=len(chunks), revision=revision
     )

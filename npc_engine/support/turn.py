@@ -44,7 +44,7 @@ from npc_engine.support.triggers import (
     what_happens_next,
 )
 from npc_engine.support.types import Citation, StaffReplyOut, SupportReply
-from npc_engine.turn.types import Player, TurnDelta, Usage
+from npc_engine.turn.types import Player, TurnDelta, Usage, player_words
 from personas.schema import SupportPersona
 
 if TYPE_CHECKING:
@@ -87,21 +87,6 @@ class SupportTurns:
             raise InvalidInputError(f"{persona_id!r} is an NPC, not a support agent; use the NPC turn for it")
         return persona
 
-    def _check_text(self, text: str) -> str:
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidInputError("the player's message is empty; send the words the player typed")
-        limit = self.engine.settings.max_input_chars
-        if len(text) > limit:
-            raise InvalidInputError(
-                f"the player's message is {len(text)} characters; the limit is {limit} "
-                "(NPC_MAX_INPUT_CHARS); ask the player to shorten it",
-                code="input_too_long",
-            )
-        cleaned = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
-        if not cleaned:
-            raise InvalidInputError("the player's message has no printable characters")
-        return cleaned
-
     async def run(
         self,
         persona_id: str,
@@ -114,7 +99,7 @@ class SupportTurns:
         started = time.perf_counter()
         engine, settings = self.engine, self.engine.settings
         who = Player.of(player)
-        words = self._check_text(text)
+        words = player_words(text, limit=self.engine.settings.max_input_chars)
         name = engine._tenant(tenant)
         persona = await self._persona(persona_id, name)
         fallback = normalise_locale(who.locale) if who.locale else "en"

@@ -56,6 +56,7 @@ from npc_engine.turn.types import (
     Player,
     RelationshipOut,
     TurnDelta,
+    player_words,
 )
 from personas.schema import NpcPersona
 
@@ -184,18 +185,6 @@ class NpcTurns:
         world = await self.engine.world(tenant)
         return self.resources.kit(tenant, digest, persona, world)
 
-    def _check_text(self, text: str) -> str:
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidInputError("the player's message is empty; send the words the player typed")
-        limit = self.engine.settings.max_input_chars
-        if len(text) > limit:
-            raise InvalidInputError(
-                f"the player's message is {len(text)} characters; the limit is {limit} "
-                "(NPC_MAX_INPUT_CHARS); split it or raise the limit",
-                code="input_too_long",
-            )
-        return "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
-
     def _locale(self, text: str, player: Player, locale: str | None, kit: PersonaKit) -> str:
         if locale:
             return normalise_locale(locale)
@@ -234,7 +223,7 @@ class NpcTurns:
     ) -> AsyncIterator[TurnDelta | NpcReply]:
         started = time.perf_counter()
         who = Player.of(player)
-        words = self._check_text(text)
+        words = player_words(text, limit=self.engine.settings.max_input_chars)
         name = self.engine._tenant(tenant)
         # The query embedding is the turn's longest step: it runs on the embedder's thread
         # while the conversation loads and the input is guarded and appraised.

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from npc_engine.errors import InvalidInputError
+
 __all__ = [
     "ActionOut",
     "EmotionOut",
@@ -21,6 +23,7 @@ __all__ = [
     "RelationshipOut",
     "TurnDelta",
     "Usage",
+    "player_words",
 ]
 
 _ID = r"^[^\x00-\x1f\x7f]+$"
@@ -128,3 +131,23 @@ class EventOutcome(BaseModel):
     ignored_reason: str | None = None
     emotion: EmotionOut
     relationship: RelationshipOut
+
+
+def player_words(text: object, *, limit: int) -> str:
+    """The player's message, checked and cleaned: control characters dropped, ends stripped.
+
+    Raises :class:`~npc_engine.errors.InvalidInputError` for an empty message, one with no
+    printable character, and one over ``limit`` characters (code ``input_too_long``).
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInputError("the player's message is empty; send the words the player typed")
+    if len(text) > limit:
+        raise InvalidInputError(
+            f"the player's message is {len(text)} characters; the limit is {limit} "
+            "(NPC_MAX_INPUT_CHARS); ask the player to shorten it or raise the limit",
+            code="input_too_long",
+        )
+    cleaned = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
+    if not cleaned:
+        raise InvalidInputError("the player's message is empty: it has no printable characters")
+    return cleaned
