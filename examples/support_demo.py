@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from npc_engine.engine import Engine
+from npc_engine.logging import configure_logging
 from npc_engine.settings import Settings
 
 
@@ -26,6 +27,7 @@ def show(label: str, reply) -> None:  # type: ignore[no-untyped-def]
 
 
 async def main() -> None:
+    configure_logging("WARNING")  # keep the engine's info events out of the printed conversation
     # composer: answers are the sources' own words; no local model call is needed here
     engine = Engine.from_settings(Settings(llm="composer", embed_threads=1))
     try:
@@ -38,9 +40,14 @@ async def main() -> None:
         escalated = await engine.support_turn("aria", player, question)
         show(question, escalated)
         ticket = await engine.desk.get(engine.settings.tenant, escalated.ticket_id or "")
-        print(f"\n  ticket {ticket.ticket_id}: priority {ticket.priority}, summary (PII redacted): {ticket.summary}")
+        print(
+            f"\n  ticket {ticket.ticket_id}: priority {ticket.priority}, summary (PII redacted): {ticket.summary}"
+        )
         await engine.desk.reply(
-            engine.settings.tenant, ticket.ticket_id, staff="sam", text="Refund of the duplicate charge started."
+            engine.settings.tenant,
+            ticket.ticket_id,
+            staff="sam",
+            text="Refund of the duplicate charge started.",
         )
         question = "Thanks! Also, can I change my character's name?"
         show(question, await engine.support_turn("aria", player, question))
@@ -51,8 +58,10 @@ async def main() -> None:
             resolution="Duplicate gem pack charges are refunded by billing within 5 business days.",
             reply_to_player=False,
         )
-        hits = await engine.knowledge().search("double charge for gems", kinds=("ticket",), k=1)
-        print(f"\n  after resolving, 'double charge for gems' finds: {hits[0].source_id if hits else 'nothing'}")
+        hits = await engine.knowledge().search("charged twice for a gem pack", kinds=("ticket",), k=3)
+        found = ", ".join(h.source_id for h in hits)
+        print(f"\n  resolved and learned: 'charged twice for a gem pack' now finds {found}")
+        print(f"  (ticket:{ticket.ticket_id} is the one just resolved, stored with its card number redacted)")
     finally:
         engine.close()
 
