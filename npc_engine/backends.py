@@ -24,11 +24,16 @@ def make_embedder(settings: Settings, *, threads: int | None = None) -> Embedder
     """``e5`` (default, bundled multilingual-e5-small) or ``hash[:DIM]`` (test fake)."""
     backend, _, arg = settings.embedder.partition(":")
     if backend == "e5":
+        count = settings.embed_threads if threads is None else threads
+        if settings.embed_process:  # its own process: no GIL shared with the engine (see process.py)
+            import os
+
+            from knowledge.embedders.process import ProcessEmbedder
+
+            return ProcessEmbedder(threads=count or (os.cpu_count() or 1), batch_size=settings.embed_batch)
         from knowledge.embedders.e5 import E5Embedder
 
-        return E5Embedder(
-            threads=settings.embed_threads if threads is None else threads, batch_size=settings.embed_batch
-        )
+        return E5Embedder(threads=count, batch_size=settings.embed_batch)
     if backend == "hash":
         from knowledge.embedders.hashing import HashEmbedder
 

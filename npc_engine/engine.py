@@ -160,6 +160,9 @@ class Engine:
     def close(self) -> None:
         self.vectors.close()
         self.state.close()
+        embedder_close = getattr(self.embedder, "close", None)
+        if callable(embedder_close):
+            embedder_close()
         closer = getattr(self._chat_model, "close", None)
         if callable(closer):
             closer()

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     state_url: str | None = None
     embed_threads: int = Field(default=0, ge=0, description="0: all cores for ingest, 1 when serving.")
     embed_batch: int = Field(default=32, ge=1, le=1024)
+    embed_process: bool = Field(
+        default=True, description="Run the e5 embedder in a child process (its own GIL); false: in-process."
+    )
     chunk_tokens: int = Field(default=320, ge=32, le=4096)
     chunk_overlap: int = Field(default=40, ge=0, le=1024)
     max_file_bytes: int = Field(default=2_000_000, ge=1)

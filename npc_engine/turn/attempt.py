@@ -166,10 +166,12 @@ class TurnAttempt:
         t = time.perf_counter()  # 4. retrieve
         asker = asker_for(persona, world, flags=self.player.flags, stage=stage)
         kb = engine.knowledge(self.key.tenant)
+        # what must not leak: ready before the embedding is, like BM25 inside the search
+        revision, hidden = await kb.hidden_lore(asker, revision=self.kb_revision)
+        guard = self.turns.resources.output_guard(self.key.tenant, revision, kit, hidden)
         hits: list[SearchHit] = []
         if self.policy_hit is None and settings.npc_lore_k:
-            revision = self.kb_revision
-            triggered = await kb.triggered(self.text, asker, revision=revision)
+            triggered = await kb.triggered(self.text, asker, revision=self.kb_revision)
             found = await kb.search(
                 self.text,
                 kinds=("lore",),
@@ -177,14 +179,12 @@ class TurnAttempt:
                 k=settings.npc_lore_k,
                 dedupe_sources=True,
                 query_vector=self.vector_task,  # BM25 runs while the embedding finishes
-                revision=revision,
+                revision=self.kb_revision,
             )
             unique: dict[str, SearchHit] = {}
             for hit in [*triggered, *found]:
                 unique.setdefault(hit.chunk_id, hit)
             hits = list(unique.values())
-        revision, hidden = await kb.hidden_lore(asker, revision=self.kb_revision)
-        guard = self.turns.resources.output_guard(self.key.tenant, revision, kit, hidden)
         vector = await self.vector_task
         memories = recall(conv.memories, query_vector=vector, now=now, k=settings.memory_k)
         self.timings["retrieve"] = _ms(t)

@@ -1,0 +1,144 @@
+"""An embedder in its own process, so that the engine's Python work never waits on it for the GIL.
+
+The bundled e5 engine is driven by many short calls from Python per query, and each needs
+the GIL back. In a server the event loop and the SQL threads run Python at the same time,
+so in-process a query embedding kept waiting for the GIL: an NPC turn's embedding took
+2-4 ms longer than the same embedding alone, and 2.4 times as long beside a busy Python
+thread. In a child process it has a GIL of its own; a request and its answer cross a pipe
+(about 0.4 ms for one query).
+
+The child is ``python -m knowledge.embedders._child THREADS BATCH`` (a plain subprocess:
+nothing of the parent's ``__main__`` is imported, so scripts need no ``if __name__``
+guard). It loads the model, answers ``ready``, then serves length-prefixed pickled
+``(texts, kind)`` requests in order on stdin/stdout; closing its stdin stops it. The parent
+talks to it from one dedicated thread. A child found dead is replaced on the next call;
+a call in flight when it dies raises :class:`~npc_engine.errors.EmbedderError` (retrieval
+then degrades to BM25). ``NPC_EMBED_PROCESS=false`` keeps the model in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import IO, Any
+
+import numpy as np
+
+from knowledge.embedders.base import EmbedKind
+from npc_engine.errors import EmbedderError
+
+__all__ = ["ProcessEmbedder", "read_frame", "write_frame"]
+
+_HEADER = struct.Struct("!I")
+
+
+def write_frame(out: IO[bytes], value: object) -> None:
+    """One length-prefixed pickle frame (parent and child are the same installation)."""
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(_HEADER.pack(len(data)) + data)
+    out.flush()
+
+
+def read_frame(source: IO[bytes]) -> Any:
+    header = source.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError("the other side closed the pipe")
+    (size,) = _HEADER.unpack(header)
+    data = source.read(size)
+    if len(data) < size:
+        raise EOFError("the other side closed the pipe mid-frame")
+    return pickle.loads(data)
+
+
+class ProcessEmbedder:
+    """The bundled e5 embedder in a child process; the same seam as any embedder."""
+
+    def __init__(self, *, threads: int = 1, batch_size: int = 32) -> None:
+        from knowledge.embedders.e5 import E5Embedder
+
+        self.id, self.dim = E5Embedder.id, E5Embedder.dim
+        self.threads, self.batch_size = threads, batch_size
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs."""
+        return self._process.pid if self._process is not None and self._process.poll() is None else None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._process is not None and self._process.poll() is None:
+            return self._process
+        self._stop()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "knowledge.embedders._child", str(self.threads), str(self.batch_size)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        try:
+            status, payload = read_frame(process.stdout)
+        except EOFError:
+            self._process = process
+            self._stop()
+            raise EmbedderError("the embedder process exited while starting") from None
+        if status != "ready" or tuple(payload) != (self.id, self.dim):
+            self._process = process
+            self._stop()
+            raise EmbedderError(f"the embedder process failed to start: {payload}")
+        self._process = process
+        return process
+
+    def embed_sync(self, texts: Sequence[str], *, kind: EmbedKind) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            process = self._start()
+            assert process.stdin is not None and process.stdout is not None
+            try:
+                write_frame(process.stdin, (list(texts), kind))
+                status, payload = read_frame(process.stdout)
+            except (EOFError, OSError, ValueError) as exc:  # ValueError: a pipe already closed
+                self._stop()
+                raise EmbedderError(f"the embedder process stopped: {exc}") from exc
+        if status != "ok":
+            raise EmbedderError(f"embedding failed: {payload}")
+        return np.asarray(payload, dtype=np.float32)
+
+    async def embed(self, texts: Sequence[str], *, kind: EmbedKind) -> np.ndarray:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npc-embed-ipc")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(self.embed_sync, list(texts), kind=kind)
+        )
+
+    def _stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
