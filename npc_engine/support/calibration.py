@@ -17,6 +17,7 @@ the next support turn.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,11 +37,30 @@ FAQ_K = 5  # FAQ hits per question, searched on their own
 _MAX_VECTORS = 500_000
 
 
-async def support_search(kb: KnowledgeBase, text: str, vector: object) -> list[SearchHit]:
-    """Tickets and FAQ entries for ``text``, the way the confidence model was fit (vector: array or awaitable)."""
+async def support_search(
+    kb: KnowledgeBase,
+    text: str,
+    vector: np.ndarray | Awaitable[np.ndarray | None] | None,
+    *,
+    revision: int | None = None,
+) -> list[SearchHit]:
+    """Tickets and FAQ entries for ``text``, the way the confidence model was fit.
+
+    ``vector``: the query embedding, or an awaitable of it (see ``KnowledgeBase.search``);
+    ``revision``: the catalog revision the caller already read.
+    """
     tickets, faqs = await asyncio.gather(
-        kb.search(text, kinds=("ticket",), k=2 * CANDIDATES, candidates=CANDIDATES, query_vector=vector),  # type: ignore[arg-type]
-        kb.search(text, kinds=("faq",), k=2 * FAQ_K, candidates=FAQ_K, query_vector=vector),  # type: ignore[arg-type]
+        kb.search(
+            text,
+            kinds=("ticket",),
+            k=2 * CANDIDATES,
+            candidates=CANDIDATES,
+            query_vector=vector,
+            revision=revision,
+        ),
+        kb.search(
+            text, kinds=("faq",), k=2 * FAQ_K, candidates=FAQ_K, query_vector=vector, revision=revision
+        ),
     )
     return list({h.chunk_id: h for h in [*tickets, *faqs]}.values())
 
@@ -59,8 +79,10 @@ class Calibrations:
         self._cache: dict[str, tuple[int, Calibration]] = {}
         self._lock = asyncio.Lock()
 
-    async def get(self, kb: KnowledgeBase) -> Calibration:
-        revision = (await kb.snapshot()).revision
+    async def get(self, kb: KnowledgeBase, *, revision: int | None = None) -> Calibration:
+        """``revision``: the catalog revision the caller already read (else read here)."""
+        if revision is None:
+            revision = (await kb.snapshot()).revision
         cached = self._cache.get(kb.tenant)
         if cached is not None and cached[0] == revision:
             return cached[1]
@@ -68,14 +90,14 @@ class Calibrations:
             cached = self._cache.get(kb.tenant)
             if cached is not None and cached[0] == revision:
                 return cached[1]
-            calibration = await self._fit(kb)
+            calibration = await self._fit(kb, revision)
             if calibration is not None:
                 self._cache[kb.tenant] = (revision, calibration)
                 return calibration
             return Calibration(None, DEFAULT_MODEL, fitted=False)  # not cached: try again next turn
 
-    async def _fit(self, kb: KnowledgeBase) -> Calibration | None:
-        snap = await kb.snapshot()
+    async def _fit(self, kb: KnowledgeBase, revision: int) -> Calibration | None:
+        snap = await kb.snapshot(revision)
         try:
             fetched = await kb.vectors.fetch_vectors(kb.collection_for("ticket", ""), limit=_MAX_VECTORS)
         except BackendError as exc:

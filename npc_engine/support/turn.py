@@ -126,8 +126,11 @@ class SupportTurns:
 
         t = time.perf_counter()
         kb = engine.knowledge(name)
-        merged = await support_search(kb, redacted, asyncio.ensure_future(self._embed(redacted)))
-        calibration = await self.calibrations.get(kb)
+        revision = await engine.state.revision(name)  # one catalog read for the searches and the calibration
+        merged = await support_search(
+            kb, redacted, asyncio.ensure_future(self._embed(redacted)), revision=revision
+        )
+        calibration = await self.calibrations.get(kb, revision=revision)
         threshold = persona.escalation.min_confidence
         if threshold is None:
             threshold = calibration.model.threshold
@@ -187,7 +190,9 @@ class SupportTurns:
 
         t = time.perf_counter()
         ticket_id: str | None = None
-        if reason is not None:
+        if reason is None:  # staff see what the player writes on an unresolved ticket (it reopens)
+            await engine.desk.player_wrote(name, persona.id, who.id, words, at=engine.clock())
+        else:
             priority = priority_for(
                 reason, trigger.topic if trigger else None, trigger.sentiment if trigger else 0.0
             )

@@ -203,3 +203,17 @@ async def test_a_streamed_support_turn_yields_the_answer_in_pieces_then_the_repl
     assert isinstance(reply, SupportReply) and reply.answered
     pieces = [i.text for i in items[:-1] if isinstance(i, TurnDelta)]
     assert len(pieces) > 1 and "".join(pieces) == reply.text
+
+
+async def test_what_the_player_writes_after_a_staff_reply_reopens_the_ticket(
+    make_engine: MakeEngine, player: str
+) -> None:
+    engine = make_engine()
+    escalated = await engine.support_turn("aria", player, "let me speak to an agent")
+    ticket_id = escalated.ticket_id or ""
+    await engine.desk.reply("default", ticket_id, staff="sam", text="Which character is it?")
+    assert (await engine.desk.get("default", ticket_id)).status == "waiting_on_player"
+    await engine.support_turn("aria", player, "Can I change my character's name? It is Kael.")
+    ticket = await engine.desk.get("default", ticket_id)
+    assert ticket.status == "open"
+    assert ticket.transcript[-1]["text"] == "Can I change my character's name? It is Kael."
