@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from npc_engine.support.tickets import Ticket
     from npc_engine.support.turn import SupportTurns
     from npc_engine.support.types import SupportReply
+    from npc_engine.turn.conversation import ConversationView
     from npc_engine.turn.runner import NpcTurns
     from npc_engine.turn.types import EventOutcome, GameEventIn, NpcReply, Player, TurnDelta
 
@@ -316,6 +317,26 @@ class Engine:
     ) -> AffectState:
         """The NPC's stored emotion and relationship with the player (or rebuilt from the event log)."""
         return await self.turns.affect(persona_id, player_id, tenant=tenant, replayed=replayed)
+
+    async def conversation(
+        self,
+        persona_id: str,
+        player_id: str,
+        *,
+        limit: int = 50,
+        before: int | None = None,
+        tenant: str | None = None,
+    ) -> ConversationView:
+        """The NPC's conversation with the player: emotion, relationship, memories, a page of messages."""
+        from npc_engine.turn.conversation import read_conversation
+
+        return await read_conversation(self, persona_id, player_id, tenant=tenant, limit=limit, before=before)
+
+    async def reset_conversation(self, persona_id: str, player_id: str, *, tenant: str | None = None) -> bool:
+        """Forget everything the NPC keeps about the player; ``False`` when they had not talked."""
+        from npc_engine.turn.conversation import reset_conversation
+
+        return await reset_conversation(self, persona_id, player_id, tenant=tenant)
 
     # -- support ----------------------------------------------------------------------------
     async def support_turn(

@@ -15,8 +15,11 @@ place) and a message that says how to fix it.
     │   ├── NotFoundError               not_found          unknown persona, tenant, document ...
     │   ├── ConflictError               conflict           a concurrent update won the race, 409
     │   ├── AuthenticationError         unauthenticated    no, unknown, revoked or expired key/session, 401
-    │   └── PermissionDeniedError       forbidden          the key's role does not allow this, 403
+    │   ├── PermissionDeniedError       forbidden          the key's role does not allow this, 403
+    │   ├── RequestTooLargeError        request_too_large  a request body over the limit, 413
+    │   └── RateLimitedError            rate_limited       over the tenant's request rate, 429 (retry_after)
     └── BackendError                    backend_error      a dependency failed, 5xx / degrade
+        ├── RequestTimeoutError         timeout            the whole request ran too long, 504
         ├── EmbedderError               embedder_error
         ├── VectorStoreError            vector_store_error
         ├── StateStoreError             state_store_error
@@ -41,6 +44,9 @@ __all__ = [
     "NpcEngineError",
     "PermissionDeniedError",
     "PersonaError",
+    "RateLimitedError",
+    "RequestTimeoutError",
+    "RequestTooLargeError",
     "SourceFileError",
     "StateStoreError",
     "UsageError",
@@ -105,6 +111,22 @@ class PermissionDeniedError(UsageError):
     code = "forbidden"
 
 
+class RequestTooLargeError(UsageError):
+    """A request body is larger than the server accepts."""
+
+    code = "request_too_large"
+
+
+class RateLimitedError(UsageError):
+    """The tenant sent more requests than its rate allows; retry after ``retry_after`` seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class SourceFileError(UsageError):
     """A world, persona or knowledge file is invalid.
 
@@ -149,6 +171,12 @@ class BackendError(NpcEngineError):
     """A backend (embedder, vector store, state store, chat model) failed."""
 
     code = "backend_error"
+
+
+class RequestTimeoutError(BackendError):
+    """A request ran longer than the server's limit (``NPC_REQUEST_TIMEOUT_S``)."""
+
+    code = "timeout"
 
 
 class EmbedderError(BackendError):

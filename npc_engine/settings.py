@@ -67,6 +67,19 @@ class Settings(BaseSettings):
         default_factory=list, description="Regexes of this game's player ids, redacted like PII."
     )
 
+    # -- HTTP server -------------------------------------------------------------------------
+    max_request_bytes: int = Field(default=256 * 1024, ge=1024, description="Largest JSON request body.")
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="Largest world upload.")
+    request_timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Whole-request limit.")
+    rate_limit_per_s: float = Field(
+        default=100.0, ge=0, description="Requests per second per tenant and worker; 0: no limit."
+    )
+    rate_limit_burst: int = Field(default=200, ge=1, description="Requests a tenant may send at once.")
+    idempotency_ttl_s: float = Field(default=86_400.0, gt=0, description="How long a retry is recognised.")
+    key_cache_s: float = Field(
+        default=5.0, ge=0, le=300, description="How long a verified API key is trusted before rechecking."
+    )
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:

@@ -102,3 +102,13 @@ def postgres_url() -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
+
+
+@pytest.fixture
+def api_world(tmp_path: Path) -> Iterator[object]:
+    """:class:`tests.api_world.ApiWorld`: the demo world in two games, keys of every role."""
+    from tests.api_world import ApiWorld
+
+    world = ApiWorld.build(tmp_path)
+    yield world
+    world.close()

@@ -166,6 +166,10 @@ class ChromaVectorStore:
         result: tuple[list[str], Any] | None = await self._run("fetch", self._fetch, collection, limit)
         return result
 
+    async def heartbeat(self) -> None:
+        """Raise :class:`VectorStoreError` unless Chroma answers (what ``/readyz`` asks)."""
+        await self._run("heartbeat", lambda: self._connect().heartbeat())
+
     async def count(self, collection: str) -> int:
         return await self._run("count", lambda: self._collection(collection).count())
 

@@ -2,18 +2,23 @@
 
 ``create_app(Settings(...))`` builds the engine on start-up (lifespan) and closes it on
 shutdown; ``create_app(engine)`` serves an engine the caller built and still owns (tests
-inject one over fakes). The engine and the console's templates live on ``app.state`` (the
-ticket desk is the engine's, ``engine.desk``, so resolutions are learned); routes reach
-them through :mod:`npc_engine.server.deps`. Nothing is created at import time.
+inject one over fakes). Everything a route needs lives on ``app.state`` (engine, metrics,
+rate limiter, key cache, idempotency, the console's templates); routes reach it through
+:mod:`npc_engine.server.deps`. Nothing is created at import time, and a worker keeps
+nothing another worker needs: N workers can serve one tenant behind a load balancer.
 
-Routes, one small module per resource:
+Routes, one small module per resource (the contract: ``docs/http-api.md``; OpenAPI at
+``/docs``):
 
-* ``GET /healthz`` - liveness, ``{"status": "ok"}``.
-* ``/console`` - the support staff console (:mod:`npc_engine.server.console`, HTML).
+* ``/v1/npcs/...`` NPC turns, events, conversations (:mod:`.api.npcs`, role ``game``)
+* ``/v1/support/...`` support turns, staff-reply claims (:mod:`.api.support`, ``game``)
+* ``/v1/tickets/...`` the ticket queue (:mod:`.api.tickets`, ``staff``)
+* ``/v1/personas``, ``/v1/world`` (:mod:`.api.admin`, ``admin``)
+* ``/v1/chat/completions``, ``/v1/models`` OpenAI-compatible (:mod:`.api.openai_compat`, ``game``)
+* ``/healthz``, ``/readyz``, ``/metrics`` (:mod:`.api.health`, no key)
+* ``/console`` the support staff console (:mod:`npc_engine.server.console`, HTML)
 
-Errors map from :class:`~npc_engine.errors.NpcEngineError` in one place (:data:`ERROR_STATUS`):
-console requests get an HTML page with the message, any other route JSON
-``{"code", "message"}``.
+Errors are JSON ``{"code", "message", "request_id"}`` (:mod:`npc_engine.server.errors`).
 """
 
 from __future__ import annotations
@@ -22,46 +27,30 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import structlog
-from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import FastAPI
 
 from npc_engine import __version__
 from npc_engine.engine import Engine
-from npc_engine.errors import (
-    AuthenticationError,
-    BackendError,
-    ConflictError,
-    NotFoundError,
-    NpcEngineError,
-    PermissionDeniedError,
-    UsageError,
-)
 from npc_engine.server import console
+from npc_engine.server.api import admin, health, npcs, openai_compat, support, tickets
 from npc_engine.server.deps import LoginRequired
+from npc_engine.server.errors import CONSOLE_PREFIX, ERROR_STATUS, install_error_handlers, status_for
+from npc_engine.server.idempotency import Idempotency
+from npc_engine.server.limits import KeyCache, RateLimiter
+from npc_engine.server.metrics import Metrics
+from npc_engine.server.middleware import RequestContext
 from npc_engine.settings import Settings
 
 __all__ = ["CONSOLE_PREFIX", "ERROR_STATUS", "create_app", "status_for"]
 
-log = structlog.get_logger("npc_engine.server")
+_DESCRIPTION = """\
+Retrieval-augmented NPCs and support agents for games.
 
-CONSOLE_PREFIX = "/console"
-ERROR_STATUS: tuple[tuple[type[NpcEngineError], int], ...] = (
-    (AuthenticationError, 401),
-    (PermissionDeniedError, 403),
-    (NotFoundError, 404),
-    (ConflictError, 409),
-    (UsageError, 400),
-    (BackendError, 503),
-)
-"""The HTTP status of each error class; the first match wins, anything else is a 500."""
-
-
-def status_for(exc: NpcEngineError) -> int:
-    return next((status for cls, status in ERROR_STATUS if isinstance(exc, cls)), 500)
+Every `/v1` route needs `Authorization: Bearer npk_...`, a key of your tenant
+(`npc-engine keys create --tenant T --role game|staff|admin`). Errors are
+`{"code", "message", "request_id"}` with a stable `code`. Turn, event and claim routes
+accept `Idempotency-Key`: a retry gets the first answer instead of running twice.
+"""
 
 
 def create_app(engine_or_settings: Engine | Settings) -> FastAPI:
@@ -76,64 +65,54 @@ def create_app(engine_or_settings: Engine | Settings) -> FastAPI:
             f"create_app() takes an Engine or a Settings, not {type(engine_or_settings).__name__}"
         )
 
+    def serve(app: FastAPI, engine: Engine) -> None:
+        app.state.engine = engine
+        app.state.idempotency = Idempotency(
+            engine.state, ttl_s=settings.idempotency_ttl_s, lock_s=settings.request_timeout_s + 30.0
+        )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if given is not None:  # the caller's engine: the caller closes it
-            app.state.engine = given
             yield
             return
         engine = await asyncio.to_thread(Engine.from_settings, settings)
-        app.state.engine = engine
+        serve(app, engine)
         try:
             yield
         finally:
             engine.close()
 
-    app = FastAPI(title="npc-engine", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="npc-engine",
+        version=__version__,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "npcs", "description": "NPC turns, game events and conversations (game keys)."},
+            {"name": "support", "description": "Support turns and staff replies (game keys)."},
+            {"name": "tickets", "description": "Escalated tickets (staff keys)."},
+            {"name": "admin", "description": "Personas and world ingestion (admin keys)."},
+            {"name": "openai", "description": "OpenAI-compatible chat completions (game keys)."},
+            {"name": "health", "description": "Liveness, readiness, Prometheus metrics (no key)."},
+        ],
+    )
+    metrics = Metrics()
+    app.state.metrics = metrics
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+    app.state.key_cache = KeyCache(settings.key_cache_s)
     app.state.templates = console.console_templates()
-    app.add_exception_handler(NpcEngineError, _engine_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    if given is not None:  # usable at once, also by clients that do not run the lifespan
+        serve(app, given)
+    install_error_handlers(app)
     app.add_exception_handler(LoginRequired, console.login_redirect)
-    app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
+
+    def body_limit(path: str) -> int:
+        return settings.max_upload_bytes if path.rstrip("/") == "/v1/world" else settings.max_request_bytes
+
+    app.add_middleware(RequestContext, metrics=metrics, limit_for=body_limit)
+    app.include_router(health.router)
+    for module in (npcs, support, tickets, admin, openai_compat):
+        app.include_router(module.router, prefix="/v1")
     app.include_router(console.router, prefix=CONSOLE_PREFIX, include_in_schema=False)
     return app
-
-
-async def healthz() -> dict[str, str]:
-    """Liveness: the process serves requests."""
-    return {"status": "ok"}
-
-
-def _is_console(request: Request) -> bool:
-    path = request.url.path.removeprefix(request.scope.get("root_path", ""))
-    return path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")
-
-
-async def _engine_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, NpcEngineError)
-    status = status_for(exc)
-    if status >= 500:
-        log.error("server.error", code=exc.code, path=request.url.path, exc_info=exc)
-    if _is_console(request):
-        return console.error_page(request, exc.message, status=status)
-    return JSONResponse({"code": exc.code, "message": exc.message}, status_code=status)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    if _is_console(request):
-        message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
-        return console.error_page(request, message, status=exc.status_code)
-    return await http_exception_handler(request, exc)
-
-
-async def _validation_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
-    if _is_console(request):
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err.get('loc', ())[1:]) or 'request'}: {err.get('msg', 'invalid')}"
-            for err in exc.errors()
-        )
-        return console.error_page(request, f"The request was not valid ({problems}).", status=400)
-    return await request_validation_exception_handler(request, exc)

@@ -15,21 +15,29 @@ import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from npc_engine.auth import ROLE_ALLOWS, Principal, session_principal
+from npc_engine.auth import ROLE_ALLOWS, Capability, Principal, require, session_principal, verify_key
 from npc_engine.engine import Engine
-from npc_engine.errors import PermissionDeniedError
+from npc_engine.errors import AuthenticationError, PermissionDeniedError
 from npc_engine.support.desk import TicketDesk
 
 __all__ = [
     "CONSOLE_COOKIE",
+    "AdminDep",
     "ConsolePostDep",
     "ConsoleSession",
     "ConsoleSessionDep",
     "DeskDep",
     "EngineDep",
+    "EventsDep",
+    "GameDep",
     "LoginRequired",
+    "PrincipalDep",
+    "RepliesDep",
+    "StaffDep",
     "can_use_console",
     "csrf_token",
 ]
@@ -49,6 +57,64 @@ def get_desk(request: Request) -> TicketDesk:
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
 DeskDep = Annotated[TicketDesk, Depends(get_desk)]
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key of this tenant: `Authorization: Bearer npk_...` (npc-engine keys create).",
+)
+
+
+async def api_principal(
+    request: Request,
+    engine: EngineDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller behind ``Authorization: Bearer <key>``, or 401 ``unauthenticated``.
+
+    A verified key is cached for ``NPC_KEY_CACHE_S`` (:class:`~npc_engine.server.limits.KeyCache`);
+    the tenant's rate limit is checked here (429 ``rate_limited``). The principal's tenant is
+    bound to the request's log context and kept on ``request.state.principal``.
+    """
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise AuthenticationError(
+            "no API key; send it as 'Authorization: Bearer npk_...' (create one with npc-engine keys create)"
+        )
+    secret = credentials.credentials
+    keys = request.app.state.key_cache
+    principal = keys.get(secret)
+    if principal is None:
+        principal = await verify_key(engine.state, secret)
+        if principal is None:
+            raise AuthenticationError(
+                "the API key is unknown or revoked; check it or ask an admin for a new one"
+            )
+        keys.put(secret, principal)
+    request.state.principal = principal
+    structlog.contextvars.bind_contextvars(tenant=principal.tenant, key_id=principal.key_id)
+    request.app.state.rate_limiter.check(principal.tenant)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(api_principal)]
+
+
+def allowed(capability: Capability) -> object:
+    """A dependency: the caller's principal, if its role allows ``capability`` (else 403 ``forbidden``)."""
+
+    async def dependency(principal: PrincipalDep) -> Principal:
+        require(principal, capability)
+        return principal
+
+    return Depends(dependency)
+
+
+GameDep = Annotated[Principal, allowed("turns")]
+EventsDep = Annotated[Principal, allowed("events")]
+RepliesDep = Annotated[Principal, allowed("replies")]
+StaffDep = Annotated[Principal, allowed("tickets")]
+AdminDep = Annotated[Principal, allowed("world")]
 
 
 class LoginRequired(Exception):

@@ -2,8 +2,8 @@
 
 It holds the knowledge catalog, the world and persona documents, and conversations
 (messages, emotion and relationship with their event log, memories), support tickets,
-API keys and staff sessions (:mod:`npc_engine.state.support_base`); idempotency keys join
-it as the engine grows. ``SqlStateStore`` implements it on SQLite (default) and PostgreSQL.
+API keys and staff sessions (:mod:`npc_engine.state.support_base`), and idempotency keys
+(:mod:`npc_engine.state.idempotency_sql`). ``SqlStateStore`` implements it on SQLite (default) and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from knowledge.catalog import Catalog
+from npc_engine.state.idempotency_sql import IdempotencyStore
 from npc_engine.state.records import (
     Conversation,
     ConversationKey,
@@ -25,7 +26,7 @@ __all__ = ["StateStore"]
 
 
 @runtime_checkable
-class StateStore(Catalog, TicketStore, AccessStore, Protocol):
+class StateStore(Catalog, TicketStore, AccessStore, IdempotencyStore, Protocol):
     async def ensure_tenant(self, tenant: str, name: str | None = None) -> None: ...
 
     async def world_digest(self, tenant: str) -> str | None: ...
@@ -72,5 +73,9 @@ class StateStore(Catalog, TicketStore, AccessStore, Protocol):
     ) -> list[StoredMessage]: ...
 
     async def forget_player(self, tenant: str, player_id: str) -> int: ...
+
+    async def reset_conversation(self, key: ConversationKey) -> int:
+        """Erase one (tenant, persona, player) conversation; returns rows deleted."""
+        ...
 
     def close(self) -> None: ...

@@ -327,3 +327,15 @@ class ConversationSql:
 
         result: int = await self._tx(fn)
         return result
+
+    async def reset_conversation(self, key: ConversationKey) -> int:
+        """Erase one NPC's conversation with one player (all its rows); returns rows deleted."""
+
+        def fn(conn: Connection) -> int:
+            total = 0
+            for table in (memories, messages, affect_events, conversations):
+                total += conn.execute(delete(table).where(*_where(table, key))).rowcount or 0
+            return total
+
+        result: int = await self._tx(fn)
+        return result

@@ -24,6 +24,7 @@ from knowledge.types import Kind
 from npc_engine.errors import ConfigError, StateStoreError
 from npc_engine.state.access_sql import AccessSql
 from npc_engine.state.conversation_sql import ConversationSql
+from npc_engine.state.idempotency_sql import IdempotencySql
 from npc_engine.state.migrate import upgrade
 from npc_engine.state.records import TenantVersions
 from npc_engine.state.staff_reply_sql import StaffReplySql
@@ -66,7 +67,7 @@ def _make_engine(url: str) -> Engine:
         ) from exc
 
 
-class SqlStateStore(ConversationSql, TicketSql, StaffReplySql, AccessSql):
+class SqlStateStore(ConversationSql, TicketSql, StaffReplySql, AccessSql, IdempotencySql):
     """State in a SQL database; ``SqlStateStore("sqlite://")`` is an in-memory store for tests."""
 
     def __init__(self, url: str) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "api_keys",
     "conversation_leases",
     "conversations",
+    "idempotency_keys",
     "kb_chunks",
     "kb_gates",
     "kb_revisions",
@@ -280,4 +281,22 @@ staff_sessions = Table(
     Column("staff", String(200), nullable=False),
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),
+)
+
+# -- idempotency (migration 0004) -----------------------------------------------------------------
+# A request retried with the same ``Idempotency-Key`` gets the first answer (see
+# ``npc_engine.state.idempotency_sql``). ``request_hash`` fingerprints the first request;
+# ``status_code`` is NULL while it runs and ``locked_until`` lets another worker take over a
+# request whose worker died.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("response", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("locked_until", Float, nullable=False),
+    Index("ix_idempotency_keys_created", "created_at"),
 )

@@ -1,0 +1,1 @@
+"""The ``/v1`` routes, one small module per resource (see ``docs/http-api.md``)."""

@@ -1,0 +1,90 @@
+"""Health and metrics (no key needed): ``/healthz``, ``/readyz``, ``/metrics``.
+
+* ``/healthz``: the process answers (liveness; restart the worker if it does not).
+* ``/readyz``: the state store and the vector store answer within 2 s each (readiness; take
+  the worker out of the load balancer while it says 503). Each check's result is named.
+* ``/metrics``: Prometheus text (:mod:`npc_engine.server.metrics`). Labels hold tenant ids
+  and route templates, never player ids or text; scrape it from inside your network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from npc_engine.server.deps import EngineDep
+from npc_engine.server.metrics import CONTENT_TYPE
+
+__all__ = ["router"]
+
+log = structlog.get_logger("npc_engine.server")
+router = APIRouter(tags=["health"])
+_CHECK_S = 2.0
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str  # ready | not_ready
+    checks: dict[str, str]  # name -> "ok" or what failed
+
+
+@router.get("/healthz", operation_id="healthz", response_model=Health, summary="Liveness")
+async def healthz() -> Health:
+    """The process serves requests."""
+    return Health(status="ok")
+
+
+async def _check(work: Awaitable[Any]) -> str:
+    try:
+        async with asyncio.timeout(_CHECK_S):
+            await work
+    except TimeoutError:
+        return f"no answer within {_CHECK_S:g} s"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {str(exc)[:200]}"
+    return "ok"
+
+
+@router.get(
+    "/readyz",
+    operation_id="readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A backend does not answer."}},
+    summary="Readiness",
+)
+async def readyz(engine: EngineDep) -> Response:
+    """``ready`` when the state store and the vector store answer; else 503 naming what failed."""
+    heartbeat = getattr(engine.vectors, "heartbeat", None)  # in-memory stores have none: always up
+    state, vectors = await asyncio.gather(
+        _check(engine.state.tenant_exists(engine.settings.tenant)),
+        _check(heartbeat()) if callable(heartbeat) else _check(asyncio.sleep(0)),
+    )
+    checks = {"state_store": state, "vector_store": vectors}
+    ready = all(v == "ok" for v in checks.values())
+    if not ready:
+        log.warning("server.not_ready", **checks)
+    body = Readiness(status="ready" if ready else "not_ready", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE: {"schema": {"type": "string"}}}, "description": "Prometheus text"}
+    },
+    summary="Prometheus metrics",
+)
+async def metrics(request: Request) -> Response:
+    """Turn latency by stage, tokens by tenant, escalations, fallbacks, errors, HTTP requests."""
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE)

@@ -1,0 +1,165 @@
+"""NPC routes (role ``game``): turns (JSON or SSE), game events, conversations.
+
+``player_id`` is the last path segment and may hold any character but control
+characters; percent-encode it (``/`` as ``%2F`` works too: the route takes the rest of the
+path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from npc_engine.server.api.common import (
+    IdempotencyKey,
+    TurnIn,
+    idempotency,
+    metrics,
+    timed,
+    wants_stream,
+)
+from npc_engine.server.deps import EngineDep, EventsDep, GameDep
+from npc_engine.server.errors import ERROR_RESPONSES, request_id_of
+from npc_engine.server.sse import turn_events
+from npc_engine.turn.conversation import ConversationView
+from npc_engine.turn.types import EventOutcome, GameEventIn, NpcReply, Player
+
+__all__ = ["EventIn", "router"]
+
+router = APIRouter(prefix="/npcs", tags=["npcs"], responses=ERROR_RESPONSES)
+
+PersonaId = Annotated[str, Path(min_length=1, max_length=120, description="The NPC's persona id.")]
+PlayerId = Annotated[str, Path(min_length=1, max_length=200, description="The game's player id.")]
+
+_SSE = {
+    "description": "The reply, or with `stream` a Server-Sent Events stream: `delta` events, then one `reply`.",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
+
+
+class EventIn(BaseModel):
+    """Something the player did in the game, for the NPC to feel."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"player": {"id": "p-1842"}, "event": {"type": "gift_received"}}]},
+    )
+
+    player: Player
+    event: GameEventIn = Field(description="`type` from the persona's event impacts, or a custom one.")
+
+
+def _public(reply: NpcReply, debug: bool) -> NpcReply:
+    return reply if debug else reply.model_copy(update={"debug": {}})
+
+
+@router.post(
+    "/{persona_id}/turns",
+    operation_id="npc_turn",
+    response_model=NpcReply,
+    responses={200: _SSE},
+    summary="The player says something to an NPC",
+)
+async def npc_turn(
+    persona_id: PersonaId,
+    body: TurnIn,
+    request: Request,
+    engine: EngineDep,
+    principal: GameDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """The NPC's reply: text, emotion, relationship, validated actions, cited lore, usage, timings."""
+    tenant = principal.tenant
+    observe = metrics(request)
+
+    def record(reply: Any) -> None:
+        observe.observe_turn("npc", tenant, reply)
+
+    if wants_stream(request, body):
+
+        async def events() -> AsyncIterator[tuple[str, Any]]:
+            stream = engine.stream_npc_turn(
+                persona_id, body.player, body.text, locale=body.locale, tenant=tenant
+            )
+            async for name, data in turn_events(
+                stream, final=NpcReply, request_id=request_id_of(request), on_final=record
+            ):
+                if name == "reply" and not body.debug:
+                    data = {**data, "debug": {}}
+                yield name, data
+
+        return await idempotency(request).stream(request, tenant, idempotency_key, body, events)
+
+    async def produce() -> NpcReply:
+        reply = await timed(
+            request, engine.npc_turn(persona_id, body.player, body.text, locale=body.locale, tenant=tenant)
+        )
+        record(reply)
+        return _public(reply, body.debug)
+
+    return await idempotency(request).json(request, tenant, idempotency_key, body, produce)
+
+
+@router.post(
+    "/{persona_id}/events",
+    operation_id="npc_event",
+    response_model=EventOutcome,
+    summary="Tell an NPC what the player did (gift, attack, quest progress ...)",
+)
+async def npc_event(
+    persona_id: PersonaId,
+    body: EventIn,
+    request: Request,
+    engine: EngineDep,
+    principal: EventsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """How the event moved the NPC's emotion and relationship (``applied: false`` if it did not apply)."""
+
+    async def produce() -> EventOutcome:
+        return await timed(
+            request, engine.npc_event(persona_id, body.player, body.event, tenant=principal.tenant)
+        )
+
+    return await idempotency(request).json(request, principal.tenant, idempotency_key, body, produce)
+
+
+@router.get(
+    "/{persona_id}/conversations/{player_id:path}",
+    operation_id="get_conversation",
+    response_model=ConversationView,
+    summary="Read an NPC's conversation with a player",
+)
+async def get_conversation(
+    persona_id: PersonaId,
+    player_id: PlayerId,
+    engine: EngineDep,
+    principal: GameDep,
+    limit: Annotated[int, Query(ge=1, le=500, description="Messages per page.")] = 50,
+    before: Annotated[
+        int | None, Query(ge=1, description="Messages before this seq (`next_before`).")
+    ] = None,
+) -> ConversationView:
+    """Emotion, relationship, memories, summary and a page of messages (oldest first)."""
+    return await engine.conversation(
+        persona_id, player_id, limit=limit, before=before, tenant=principal.tenant
+    )
+
+
+@router.delete(
+    "/{persona_id}/conversations/{player_id:path}",
+    operation_id="reset_conversation",
+    status_code=204,
+    response_class=Response,
+    summary="Forget an NPC's conversation with a player",
+)
+async def reset_conversation(
+    persona_id: PersonaId, player_id: PlayerId, engine: EngineDep, principal: GameDep
+) -> Response:
+    """Messages, memories, emotion and relationship of this NPC with this player are erased."""
+    await engine.reset_conversation(persona_id, player_id, tenant=principal.tenant)
+    return Response(status_code=204)

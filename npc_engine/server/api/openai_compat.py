@@ -1,0 +1,460 @@
+"""OpenAI-compatible chat: ``POST /v1/chat/completions`` and ``GET /v1/models``.
+
+Any OpenAI client talks to an NPC or a support agent of the key's tenant: ``model`` names
+the persona (``npc:<id>`` or ``support:<id>``, as ``GET /v1/models`` lists them), ``user``
+(or the ``X-Player-Id`` header) the player::
+
+    client = openai.OpenAI(base_url="https://npc.example.com/v1", api_key="npk_...")
+    out = client.chat.completions.create(
+        model="npc:brannoc",
+        user="player-42",
+        messages=[{"role": "user", "content": "Hello, smith. How is the forge?"}],
+        extra_body={"npc": {"locale": "en", "region": "GB", "flags": ["met_brannoc"]}},
+    )
+    out.choices[0].message.content      # what Brannoc says
+    out.model_extra["npc"]["emotion"]   # the extension: emotion, relationship, actions ...
+
+Only the **last** ``user`` message is read: it is what the player says now. The engine keeps
+the conversation itself (history, memories, emotion), so earlier messages, ``system`` prompts
+and ``assistant`` turns are ignored. ``max_tokens``, ``max_completion_tokens``,
+``temperature`` and OpenAI's other options are accepted and ignored: the engine's settings
+govern generation. The request's extension field ``npc`` is the player's context (a
+:class:`~npc_engine.turn.types.Player` without its id); the answer's ``npc`` field is the
+turn's metadata (:class:`NpcTurnMeta` or :class:`SupportTurnMeta`).
+
+Streaming (``"stream": true``) sends ``chat.completion.chunk`` events as OpenAI does: one with
+``delta.role``, content deltas, one with ``finish_reason: "stop"`` and ``npc``, the usage chunk
+when ``stream_options.include_usage`` asks for it, then ``data: [DONE]``. OpenAI's protocol
+cannot take shown text back, and the client must end with exactly the reply's text, so:
+
+* a support turn's text is final once released (the engine never resets it): its deltas are
+  sent as they come;
+* an NPC turn's text may be reset until the reply is final (a retry after an invalid reply,
+  the fallback after the stream guard cut a leak, a retry after a conflict), so it is held
+  back and sent whole with the final reply. ``POST /v1/npcs/{id}/turns`` streams NPC deltas
+  live, with resets.
+
+Errors found before the stream starts (bad model, unknown persona, empty message) are ordinary
+JSON errors (``{"code", "message", "request_id"}``); one after it started is a last
+``data: {"error": {"message", "type", "code"}}`` event.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+import structlog
+from fastapi import APIRouter, Header
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from npc_engine.errors import InvalidInputError, NpcEngineError, UsageError
+from npc_engine.server.deps import EngineDep, GameDep
+from npc_engine.support.types import Citation, StaffReplyOut, SupportReply
+from npc_engine.turn.types import (
+    ActionOut,
+    EmotionOut,
+    NpcReply,
+    Player,
+    RelationshipOut,
+    TurnDelta,
+    player_words,
+)
+from personas.schema import SupportPersona
+
+__all__ = ["ChatCompletion", "ChatCompletionChunk", "ChatCompletionRequest", "ModelList", "router"]
+
+log = structlog.get_logger("npc_engine.server.openai")
+
+router = APIRouter(tags=["openai"])
+
+_MODEL = re.compile(r"^(npc|support):(.+)$")
+_MODEL_FORMS = "'npc:<persona_id>' or 'support:<persona_id>' (GET /v1/models lists them)"
+
+
+# -- request ------------------------------------------------------------------------------------
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")  # name, tool_calls ... are accepted and ignored
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+
+
+def _player_field(name: str) -> Any:
+    """:class:`Player`'s own field (constraints, default), so the schema shows Player's rules."""
+    return copy.copy(Player.model_fields[name])
+
+
+class PlayerContext(BaseModel):
+    """The player's context (``npc`` in the request): a :class:`Player` without its id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = _player_field("name")
+    locale: str | None = _player_field("locale")
+    region: str | None = _player_field("region")
+    age_rating: int | None = _player_field("age_rating")
+    flags: list[str] = _player_field("flags")
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(BaseModel):
+    """OpenAI's chat request; the fields npc-engine does not use are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")  # OpenAI clients send many optional fields
+
+    model: Annotated[str, Field(description=f"the persona: {_MODEL_FORMS}")]
+    messages: Annotated[list[ChatMessage], Field(description="only the last `user` message is read")]
+    user: Annotated[str | None, Field(description="the player's id (or the X-Player-Id header)")] = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    n: Annotated[int | None, Field(ge=1, le=1, description="only 1")] = None
+    max_tokens: Annotated[int | None, Field(description="ignored: the engine's settings govern")] = None
+    max_completion_tokens: Annotated[int | None, Field(description="ignored")] = None
+    temperature: Annotated[float | None, Field(description="ignored")] = None
+    npc: Annotated[PlayerContext | None, Field(description="extension: the player's context")] = None
+
+
+# -- answers ------------------------------------------------------------------------------------
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    request_id: str | None = None
+
+
+class CompletionUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class NpcTurnMeta(BaseModel):
+    """What an NPC turn did besides talking (``npc`` in the answer)."""
+
+    emotion: EmotionOut
+    relationship: RelationshipOut
+    actions: list[ActionOut]
+    citations: list[str]
+    fallback: bool
+    turn: int
+
+
+class SupportTurnMeta(BaseModel):
+    """How a support turn went (``npc`` in the answer)."""
+
+    answered: bool
+    escalated: bool
+    reason: str | None
+    ticket_id: str | None
+    citations: list[Citation]
+    staff_replies: list[StaffReplyOut]
+    confidence: float
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: Literal["stop"] = "stop"
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: CompletionUsage
+    npc: NpcTurnMeta | SupportTurnMeta
+
+
+class ChunkDelta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChunkChoice(BaseModel):
+    index: int = 0
+    delta: ChunkDelta
+    finish_reason: Literal["stop"] | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: CompletionUsage | None = None  # the usage chunk only (stream_options.include_usage)
+    npc: NpcTurnMeta | SupportTurnMeta | None = None  # the finish_reason chunk only
+
+
+class StreamErrorDetail(BaseModel):
+    message: str
+    type: str
+    code: str
+
+
+class StreamError(BaseModel):
+    error: StreamErrorDetail
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0  # personas carry no creation time
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON schema with its ``$defs`` inlined (for a media type that is not JSON)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref", "")
+        return (
+            resolve(defs[ref[8:]]) if ref.startswith("#/$defs/") else {k: resolve(v) for k, v in node.items()}
+        )
+
+    return {k: resolve(v) for k, v in schema.items()}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _error("no key, or an unknown or revoked one (`unauthenticated`)"),
+    403: _error("the key's role may not run turns (`forbidden`)"),
+}
+_STREAM = {
+    "description": 'chunk events, then `data: [DONE]`; or a last `data: {"error": ...}` event',
+    "schema": {"oneOf": [_inline_schema(ChatCompletionChunk), _inline_schema(StreamError)]},
+}
+
+
+# -- routes -------------------------------------------------------------------------------------
+@router.get(
+    "/models",
+    operation_id="list_models",
+    summary="List the personas as OpenAI models",
+    response_model=ModelList,
+    responses=_AUTH_ERRORS,
+)
+async def list_models(principal: GameDep, engine: EngineDep) -> ModelList:
+    """The tenant's personas as OpenAI models named ``npc:<id>`` and ``support:<id>``.
+
+    Example: ``{"object": "list", "data": [{"id": "npc:brannoc", "object": "model", "created": 0,
+    "owned_by": "ironhold"}, {"id": "support:aria", ...}]}``.
+    """
+    personas = await engine.state.list_personas(principal.tenant)
+    cards = [ModelCard(id=f"{p['kind']}:{p['id']}", owned_by=principal.tenant) for p in personas]
+    return ModelList(data=cards)
+
+
+@router.post(
+    "/chat/completions",
+    operation_id="create_chat_completion",
+    summary="Talk to an NPC or a support agent (OpenAI-compatible)",
+    response_model=ChatCompletion,
+    responses={
+        200: {
+            "description": "a chat completion, or with `stream` its chunks",
+            "content": {"text/event-stream": _STREAM},
+        },
+        400: _error("a wrong model form, no user message, no player id (`invalid_input`)"),
+        **_AUTH_ERRORS,
+        404: _error("no such persona in this tenant (`not_found`)"),
+        422: _error("the body does not match the schema (`invalid_request`)"),
+        503: _error("a backend is down; retry"),
+    },
+)
+async def create_chat_completion(
+    body: ChatCompletionRequest,
+    principal: GameDep,
+    engine: EngineDep,
+    x_player_id: Annotated[
+        str | None, Header(alias="X-Player-Id", description="the player, without `user`")
+    ] = None,
+) -> ChatCompletion | StreamingResponse:
+    """One turn: the last user message is what the player says, the answer the persona's reply.
+
+    Example body: ``{"model": "npc:brannoc", "user": "player-42", "messages": [{"role": "user",
+    "content": "Hello, smith."}], "npc": {"locale": "en", "flags": ["met_brannoc"]}}``. The module
+    docstring says what is ignored and how a stream treats a reset.
+    """
+    kind, persona_id = _persona_of(body.model)
+    player = _player(body.user, x_player_id, body.npc)
+    text = _last_user_text(body.messages)
+    tenant = principal.tenant
+    player_words(text, limit=engine.settings.max_input_chars)  # checked before a stream starts ...
+    persona = await engine.persona(persona_id, tenant)  # ... so these are ordinary HTTP errors
+    if isinstance(persona, SupportPersona) != (kind == "support"):
+        right = "support" if isinstance(persona, SupportPersona) else "npc"
+        raise InvalidInputError(f"{persona_id!r} is a {right} persona: use model '{right}:{persona_id}'")
+
+    head = ChatCompletionChunk(
+        id=f"chatcmpl-{uuid.uuid4().hex}", created=int(time.time()), model=body.model, choices=[]
+    )
+    if body.stream:
+        items = (  # a generator: it starts when the response iterates it, in one task
+            engine.stream_npc_turn(persona_id, player, text, tenant=tenant)
+            if kind == "npc"
+            else engine.stream_support_turn(persona_id, player, text, tenant=tenant)
+        )
+        usage = body.stream_options is not None and body.stream_options.include_usage
+        events = _events(items, head, live=kind == "support", include_usage=usage)
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+    reply: NpcReply | SupportReply
+    if kind == "npc":
+        reply = await engine.npc_turn(persona_id, player, text, tenant=tenant)
+    else:
+        reply = await engine.support_turn(persona_id, player, text, tenant=tenant)
+    return ChatCompletion(
+        id=head.id,
+        created=head.created,
+        model=head.model,
+        choices=[Choice(message=AssistantMessage(content=reply.text))],
+        usage=_usage(reply),
+        npc=_meta(reply),
+    )
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _persona_of(model: str) -> tuple[Literal["npc", "support"], str]:
+    found = _MODEL.match(model.strip())
+    if found is None:
+        raise InvalidInputError(f"model {model!r} is not a persona; use {_MODEL_FORMS}")
+    return ("npc" if found.group(1) == "npc" else "support"), found.group(2)
+
+
+def _player(user: str | None, header: str | None, context: PlayerContext | None) -> Player:
+    if user and header and user != header:
+        raise InvalidInputError("`user` and the X-Player-Id header name different players; send one")
+    if not (user or header):
+        raise InvalidInputError("no player: send the player's id as `user` or in the X-Player-Id header")
+    fields = context.model_dump(exclude_unset=True) if context else {}
+    try:  # Player's rules are the ones that count
+        return Player.model_validate({"id": user or header, **fields})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'player'}: {e['msg']}" for e in exc.errors())
+        raise InvalidInputError(
+            f"the player is not valid ({problems}); its id is `user` or X-Player-Id, the rest `npc`"
+        ) from None
+
+
+def _last_user_text(messages: list[ChatMessage]) -> str:
+    user = next((m for m in reversed(messages) if m.role == "user"), None)
+    if user is None:
+        raise InvalidInputError(
+            "messages has no user message; the last one with role 'user' is what the player says"
+        )
+    if user.content is None or isinstance(user.content, str):
+        return user.content or ""
+    if any(part.type != "text" for part in user.content):
+        raise InvalidInputError("the user message may hold only text parts (type 'text')")
+    return "\n".join(part.text or "" for part in user.content)
+
+
+def _usage(reply: NpcReply | SupportReply) -> CompletionUsage:
+    prompt, completion = reply.usage.prompt_tokens, reply.usage.completion_tokens
+    return CompletionUsage(
+        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+    )
+
+
+def _meta(reply: NpcReply | SupportReply) -> NpcTurnMeta | SupportTurnMeta:
+    meta = NpcTurnMeta if isinstance(reply, NpcReply) else SupportTurnMeta
+    return meta.model_validate(reply, from_attributes=True)
+
+
+async def _events(
+    items: AsyncIterator[TurnDelta | NpcReply] | AsyncIterator[TurnDelta | SupportReply],
+    head: ChatCompletionChunk,
+    *,
+    live: bool,
+    include_usage: bool,
+) -> AsyncIterator[str]:
+    """The SSE body. ``live``: send deltas as they come, else hold the text until the reply.
+
+    A reset stops a live stream too: the client then gets the rest of the final text when what
+    it was shown starts it, and an error event when not (never a wrong text).
+    """
+
+    def chunk(delta: ChunkDelta | None, finish: Literal["stop"] | None = None, **extra: Any) -> str:
+        """A chunk (``delta=None``: with no choice, as the usage chunk is); ``extra``: usage, npc."""
+        choices = [] if delta is None else [ChunkChoice(delta=delta, finish_reason=finish)]
+        data = head.model_copy(update={"choices": choices, **extra})
+        body = data.model_dump(mode="json", exclude={"usage", "npc"} - extra.keys())
+        for choice in body["choices"]:  # a delta names only what it carries, as OpenAI's do
+            choice["delta"] = {k: v for k, v in choice["delta"].items() if v is not None}
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    yield chunk(ChunkDelta(role="assistant", content=""))
+    sent, reply = "", None
+    try:
+        async for item in items:
+            if not isinstance(item, TurnDelta):
+                reply = item
+            elif item.reset:
+                live = False  # shown text cannot be taken back: the rest comes with the reply
+            elif live and item.text:
+                sent += item.text
+                yield chunk(ChunkDelta(content=item.text))
+        if reply is None or not reply.text.startswith(sent):
+            raise RuntimeError("the reply's streamed text was reset after it was sent")
+    except Exception as exc:  # the status line is sent: the error is the last event
+        yield _error_event(exc)
+        return
+    if reply.text[len(sent) :]:
+        yield chunk(ChunkDelta(content=reply.text[len(sent) :]))
+    yield chunk(ChunkDelta(), "stop", npc=_meta(reply))
+    if include_usage:
+        yield chunk(None, usage=_usage(reply))
+    yield "data: [DONE]\n\n"
+
+
+def _error_event(exc: Exception) -> str:
+    """The OpenAI-style error event that ends a stream."""
+    if isinstance(exc, NpcEngineError):
+        log.warning("openai.stream_error", code=exc.code, error=exc.message)
+        kind = "invalid_request_error" if isinstance(exc, UsageError) else "server_error"
+        detail = StreamErrorDetail(message=exc.message, type=kind, code=exc.code)
+    else:
+        log.error("openai.stream_error", code="internal_error", exc_info=exc)
+        message = "the turn failed on the server; the request id is in the server's logs"
+        detail = StreamErrorDetail(message=message, type="server_error", code="internal_error")
+    return f"data: {StreamError(error=detail).model_dump_json()}\n\n"

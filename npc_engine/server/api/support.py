@@ -1,0 +1,132 @@
+"""Support routes (role ``game``): support turns (JSON or SSE) and claiming staff replies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from npc_engine.server.api.common import (
+    IdempotencyKey,
+    TurnIn,
+    idempotency,
+    metrics,
+    timed,
+    wants_stream,
+)
+from npc_engine.server.deps import EngineDep, GameDep, RepliesDep
+from npc_engine.server.errors import ERROR_RESPONSES, request_id_of
+from npc_engine.server.sse import turn_events
+from npc_engine.support.types import StaffReplyOut, SupportReply
+
+__all__ = ["ClaimIn", "ClaimedReplies", "router"]
+
+router = APIRouter(prefix="/support", tags=["support"], responses=ERROR_RESPONSES)
+
+PersonaId = Annotated[str, Path(min_length=1, max_length=120, description="The support agent's persona id.")]
+_SSE = {
+    "description": "The reply, or with `stream` a Server-Sent Events stream: `delta` events, then one `reply`.",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
+
+
+class ClaimIn(BaseModel):
+    """Whose staff replies the game wants to deliver now."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"player_id": "p-1842"}]})
+
+    player_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    persona_id: Annotated[str | None, Field(min_length=1, max_length=120)] = None
+
+
+class ClaimedReplies(BaseModel):
+    replies: list[StaffReplyOut] = Field(default_factory=list)
+
+
+def _public(reply: SupportReply, debug: bool) -> SupportReply:
+    return reply if debug else reply.model_copy(update={"debug": {}})
+
+
+@router.post(
+    "/{persona_id}/turns",
+    operation_id="support_turn",
+    response_model=SupportReply,
+    responses={200: _SSE},
+    summary="The player asks a support agent",
+)
+async def support_turn(
+    persona_id: PersonaId,
+    body: TurnIn,
+    request: Request,
+    engine: EngineDep,
+    principal: GameDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """An answer with citations, or an escalation to staff (``escalated``, ``ticket_id``).
+
+    Staff replies waiting for this player come with the reply (``staff_replies``), once.
+    """
+    tenant = principal.tenant
+    observe = metrics(request)
+
+    def record(reply: Any) -> None:
+        observe.observe_turn("support", tenant, reply)
+
+    if wants_stream(request, body):
+
+        async def events() -> AsyncIterator[tuple[str, Any]]:
+            stream = engine.stream_support_turn(
+                persona_id, body.player, body.text, locale=body.locale, tenant=tenant
+            )
+            async for name, data in turn_events(
+                stream, final=SupportReply, request_id=request_id_of(request), on_final=record
+            ):
+                if name == "reply" and not body.debug:
+                    data = {**data, "debug": {}}
+                yield name, data
+
+        return await idempotency(request).stream(request, tenant, idempotency_key, body, events)
+
+    async def produce() -> SupportReply:
+        reply = await timed(
+            request,
+            engine.support_turn(persona_id, body.player, body.text, locale=body.locale, tenant=tenant),
+        )
+        record(reply)
+        return _public(reply, body.debug)
+
+    return await idempotency(request).json(request, tenant, idempotency_key, body, produce)
+
+
+@router.post(
+    "/replies/claim",
+    operation_id="claim_staff_replies",
+    response_model=ClaimedReplies,
+    summary="Take the staff replies waiting for a player",
+)
+async def claim_staff_replies(
+    body: ClaimIn,
+    request: Request,
+    engine: EngineDep,
+    principal: RepliesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Staff answers the game has not delivered yet, oldest first; each is handed out once.
+
+    Send an ``Idempotency-Key``: a retry after a lost answer then gets the same replies back.
+    """
+
+    async def produce() -> ClaimedReplies:
+        replies = await engine.desk.pending_replies(
+            principal.tenant, body.player_id, persona_id=body.persona_id
+        )
+        return ClaimedReplies(
+            replies=[
+                StaffReplyOut(ticket_id=r.ticket_id, staff=r.staff, text=r.text, at=r.at) for r in replies
+            ]
+        )
+
+    return await idempotency(request).json(request, principal.tenant, idempotency_key, body, produce)
