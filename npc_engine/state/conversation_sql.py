@@ -127,8 +127,9 @@ def _take_lease(conn: Connection, key: ConversationKey, holder: str, now: float,
             expires_at=now + ttl_s,
         )
         .on_conflict_do_nothing()
-    )
-    return created.rowcount == 1
+        .returning(conversation_leases.c.holder)  # rowcount is -1 here on psycopg 3
+    ).first()
+    return created is not None
 
 
 class ConversationSql:

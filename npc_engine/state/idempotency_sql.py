@@ -97,8 +97,9 @@ class IdempotencySql:
                     locked_until=now + lock_s,
                 )
                 .on_conflict_do_nothing()
-            )
-            if claimed.rowcount == 1:
+                .returning(idempotency_keys.c.key)  # rowcount is -1 here on psycopg 3
+            ).first()
+            if claimed is not None:
                 return None
             row = conn.execute(select(idempotency_keys).where(*where)).mappings().one()
             return IdempotencyRecord(

@@ -46,16 +46,19 @@ import json
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from npc_engine.errors import InvalidInputError, NpcEngineError, UsageError
+from npc_engine.server.api.common import metrics, timed
 from npc_engine.server.deps import EngineDep, GameDep
+from npc_engine.server.errors import ERROR_RESPONSES
+from npc_engine.server.sse import SSE_HEADERS
 from npc_engine.support.types import Citation, StaffReplyOut, SupportReply
 from npc_engine.turn.types import (
     ActionOut,
@@ -72,7 +75,7 @@ __all__ = ["ChatCompletion", "ChatCompletionChunk", "ChatCompletionRequest", "Mo
 
 log = structlog.get_logger("npc_engine.server.openai")
 
-router = APIRouter(tags=["openai"])
+router = APIRouter(tags=["openai"], responses=ERROR_RESPONSES)
 
 _MODEL = re.compile(r"^(npc|support):(.+)$")
 _MODEL_FORMS = "'npc:<persona_id>' or 'support:<persona_id>' (GET /v1/models lists them)"
@@ -134,12 +137,6 @@ class ChatCompletionRequest(BaseModel):
 
 
 # -- answers ------------------------------------------------------------------------------------
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    request_id: str | None = None
-
-
 class CompletionUsage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
@@ -251,14 +248,6 @@ def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
     return {k: resolve(v) for k, v in schema.items()}
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": description}
-
-
-_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: _error("no key, or an unknown or revoked one (`unauthenticated`)"),
-    403: _error("the key's role may not run turns (`forbidden`)"),
-}
 _STREAM = {
     "description": 'chunk events, then `data: [DONE]`; or a last `data: {"error": ...}` event',
     "schema": {"oneOf": [_inline_schema(ChatCompletionChunk), _inline_schema(StreamError)]},
@@ -271,7 +260,6 @@ _STREAM = {
     operation_id="list_models",
     summary="List the personas as OpenAI models",
     response_model=ModelList,
-    responses=_AUTH_ERRORS,
 )
 async def list_models(principal: GameDep, engine: EngineDep) -> ModelList:
     """The tenant's personas as OpenAI models named ``npc:<id>`` and ``support:<id>``.
@@ -290,19 +278,12 @@ async def list_models(principal: GameDep, engine: EngineDep) -> ModelList:
     summary="Talk to an NPC or a support agent (OpenAI-compatible)",
     response_model=ChatCompletion,
     responses={
-        200: {
-            "description": "a chat completion, or with `stream` its chunks",
-            "content": {"text/event-stream": _STREAM},
-        },
-        400: _error("a wrong model form, no user message, no player id (`invalid_input`)"),
-        **_AUTH_ERRORS,
-        404: _error("no such persona in this tenant (`not_found`)"),
-        422: _error("the body does not match the schema (`invalid_request`)"),
-        503: _error("a backend is down; retry"),
+        200: {"description": "a chat completion, or its chunks", "content": {"text/event-stream": _STREAM}}
     },
 )
 async def create_chat_completion(
     body: ChatCompletionRequest,
+    request: Request,
     principal: GameDep,
     engine: EngineDep,
     x_player_id: Annotated[
@@ -325,6 +306,9 @@ async def create_chat_completion(
         right = "support" if isinstance(persona, SupportPersona) else "npc"
         raise InvalidInputError(f"{persona_id!r} is a {right} persona: use model '{right}:{persona_id}'")
 
+    def observe(reply: NpcReply | SupportReply) -> None:
+        metrics(request).observe_turn(kind, tenant, reply)
+
     head = ChatCompletionChunk(
         id=f"chatcmpl-{uuid.uuid4().hex}", created=int(time.time()), model=body.model, choices=[]
     )
@@ -335,14 +319,15 @@ async def create_chat_completion(
             else engine.stream_support_turn(persona_id, player, text, tenant=tenant)
         )
         usage = body.stream_options is not None and body.stream_options.include_usage
-        events = _events(items, head, live=kind == "support", include_usage=usage)
-        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
-    reply: NpcReply | SupportReply
-    if kind == "npc":
-        reply = await engine.npc_turn(persona_id, player, text, tenant=tenant)
-    else:
-        reply = await engine.support_turn(persona_id, player, text, tenant=tenant)
+        events = _events(items, head, live=kind == "support", include_usage=usage, on_final=observe)
+        return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
+    reply: NpcReply | SupportReply = await timed(
+        request,
+        engine.npc_turn(persona_id, player, text, tenant=tenant)
+        if kind == "npc"
+        else engine.support_turn(persona_id, player, text, tenant=tenant),
+    )
+    observe(reply)
     return ChatCompletion(
         id=head.id,
         created=head.created,
@@ -407,6 +392,7 @@ async def _events(
     *,
     live: bool,
     include_usage: bool,
+    on_final: Callable[[NpcReply | SupportReply], None],
 ) -> AsyncIterator[str]:
     """The SSE body. ``live``: send deltas as they come, else hold the text until the reply.
 
@@ -436,6 +422,7 @@ async def _events(
                 yield chunk(ChunkDelta(content=item.text))
         if reply is None or not reply.text.startswith(sent):
             raise RuntimeError("the reply's streamed text was reset after it was sent")
+        on_final(reply)
     except Exception as exc:  # the status line is sent: the error is the last event
         yield _error_event(exc)
         return
