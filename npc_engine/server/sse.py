@@ -17,10 +17,20 @@ from pydantic import BaseModel
 
 from npc_engine.errors import NpcEngineError
 
-__all__ = ["SSE_HEADERS", "sse_event", "turn_events"]
+__all__ = ["SSE_EVENT_SCHEMA", "SSE_HEADERS", "sse_event", "turn_events"]
 
 log = structlog.get_logger("npc_engine.server")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+SSE_EVENT_SCHEMA = {
+    "type": "object",
+    "description": "One event: `delta` ({text, reset}), then `reply` (the reply) or `error` ({code, message, request_id}).",
+    "properties": {
+        "event": {"type": "string", "enum": ["delta", "reply", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+    "required": ["event", "data"],
+}
+"""The OpenAPI schema of one streamed event (what schemathesis checks each event against)."""
 
 
 def sse_event(name: str, data: Any) -> bytes:

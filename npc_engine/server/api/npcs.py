@@ -24,7 +24,7 @@ from npc_engine.server.api.common import (
 )
 from npc_engine.server.deps import EngineDep, EventsDep, GameDep
 from npc_engine.server.errors import ERROR_RESPONSES, request_id_of
-from npc_engine.server.sse import turn_events
+from npc_engine.server.sse import SSE_EVENT_SCHEMA, turn_events
 from npc_engine.turn.conversation import ConversationView
 from npc_engine.turn.types import EventOutcome, GameEventIn, NpcReply, Player
 
@@ -32,12 +32,16 @@ __all__ = ["EventIn", "router"]
 
 router = APIRouter(prefix="/npcs", tags=["npcs"], responses=ERROR_RESPONSES)
 
-PersonaId = Annotated[str, Path(min_length=1, max_length=120, description="The NPC's persona id.")]
-PlayerId = Annotated[str, Path(min_length=1, max_length=200, description="The game's player id.")]
+PersonaId = Annotated[
+    str, Path(min_length=1, max_length=120, description="The NPC's persona id.", examples=["brannoc"])
+]
+PlayerId = Annotated[
+    str, Path(min_length=1, max_length=200, description="The game's player id.", examples=["p-1842"])
+]
 
 _SSE = {
     "description": "The reply, or with `stream` a Server-Sent Events stream: `delta` events, then one `reply`.",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
 }
 
 

@@ -19,17 +19,19 @@ from npc_engine.server.api.common import (
 )
 from npc_engine.server.deps import EngineDep, GameDep, RepliesDep
 from npc_engine.server.errors import ERROR_RESPONSES, request_id_of
-from npc_engine.server.sse import turn_events
+from npc_engine.server.sse import SSE_EVENT_SCHEMA, turn_events
 from npc_engine.support.types import StaffReplyOut, SupportReply
 
 __all__ = ["ClaimIn", "ClaimedReplies", "router"]
 
 router = APIRouter(prefix="/support", tags=["support"], responses=ERROR_RESPONSES)
 
-PersonaId = Annotated[str, Path(min_length=1, max_length=120, description="The support agent's persona id.")]
+PersonaId = Annotated[
+    str, Path(min_length=1, max_length=120, description="The support agent's persona id.", examples=["aria"])
+]
 _SSE = {
     "description": "The reply, or with `stream` a Server-Sent Events stream: `delta` events, then one `reply`.",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
 }
 
 
