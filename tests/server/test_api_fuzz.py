@@ -48,7 +48,7 @@ def test_generated_requests_to_every_operation_get_no_5xx_and_match_the_spec(tmp
                 suppress_health_check=list(HealthCheck),
             )
             def fuzz(case: schemathesis.Case) -> None:
-                sent[operation.label] = sent.get(operation.label, 0) + 1
+                sent[case.operation.label] = sent.get(case.operation.label, 0) + 1
                 response = case.call(headers=world.auth("a-admin"))
                 case.validate_response(response, checks=CHECKS)
 
