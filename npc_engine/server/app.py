@@ -76,7 +76,11 @@ def create_app(engine_or_settings: Engine | Settings) -> FastAPI:
         if given is not None:  # the caller's engine: the caller closes it
             yield
             return
-        engine = await asyncio.to_thread(Engine.from_settings, settings)
+        # a server embeds one query at a time: 1 thread unless NPC_EMBED_THREADS says otherwise
+        # (more threads gain nothing on short queries, and idle OpenMP threads spin on the cores
+        # the turns need)
+        threads = settings.embed_threads or 1
+        engine = await asyncio.to_thread(Engine.from_settings, settings, embed_threads=threads)
         serve(app, engine)
         try:
             yield

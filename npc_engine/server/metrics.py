@@ -24,6 +24,7 @@ they start: values then live in files there and ``/metrics`` on any worker sums 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -32,6 +33,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
+_CONVERTER = re.compile(r":[a-z]+}")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -42,7 +44,7 @@ def _template(scope: MutableMapping[str, Any]) -> str:
     effective = scope.get("fastapi", {}).get("effective_route_context")
     path = getattr(effective, "path", None)
     if isinstance(path, str):
-        return path
+        return _CONVERTER.sub("}", path)  # "{player_id:path}" -> "{player_id}", as in the spec
     route_path = getattr(scope.get("route"), "path", None)
     return route_path if isinstance(route_path, str) else "unmatched"
 

@@ -64,7 +64,9 @@ class RequestContext:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
-        limit = self.limit_for(scope.get("path", ""))
+        path = scope.get("path", "")
+        root = scope.get("root_path", "")
+        limit = self.limit_for(path[len(root) :] if root and path.startswith(root) else path)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -94,6 +96,7 @@ class RequestContext:
         import json
 
         err = RequestTooLargeError(_too_large_message(limit))
+        self.metrics.error(err.code)
         body = json.dumps({"code": err.code, "message": err.message, "request_id": request_id}).encode()
         await send(
             {

@@ -23,7 +23,7 @@ log = structlog.get_logger("npc_engine.server")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 SSE_EVENT_SCHEMA = {
     "type": "object",
-    "description": "One event: `delta` ({text, reset}), then `reply` (the reply) or `error` ({code, message, request_id}).",
+    "description": "One event: `delta` ({text, reset}), then `reply` (the reply) or `error` ({code, message, request_id, status}).",
     "properties": {
         "event": {"type": "string", "enum": ["delta", "reply", "error"]},
         "data": {"type": "string", "contentMediaType": "application/json"},
@@ -53,7 +53,17 @@ async def turn_events(
                 yield "delta", item.model_dump(mode="json")
     except NpcEngineError as exc:
         log.warning("stream.error", code=exc.code, error=exc.message)
-        yield "error", {"code": exc.code, "message": exc.message, "request_id": request_id}
+        from npc_engine.server.errors import status_for
+
+        yield (
+            "error",
+            {
+                "code": exc.code,
+                "message": exc.message,
+                "request_id": request_id,
+                "status": status_for(exc),  # the HTTP status it would have had before the stream started
+            },
+        )
     except Exception as exc:
         log.error("stream.internal_error", exc_info=exc)
         yield (

@@ -236,7 +236,8 @@ class SupportTurns:
             category=assessment.category,
             citations=citations,
             staff_replies=[
-                StaffReplyOut(ticket_id=s.ticket_id, staff=s.staff, text=s.text, at=s.at) for s in staff
+                StaffReplyOut(reply_id=s.reply_id, ticket_id=s.ticket_id, staff=s.staff, text=s.text, at=s.at)
+                for s in staff
             ],
             usage=usage,
             model=model_id,

@@ -24,6 +24,7 @@ class Citation(BaseModel):
 class StaffReplyOut(BaseModel):
     """A support agent's answer to an escalated ticket, delivered with this call."""
 
+    reply_id: int | None = None  # unique per reply: lets the game drop one it already showed
     ticket_id: str
     staff: str
     text: str

@@ -1,42 +1,20 @@
 """OpenAI-compatible chat: ``POST /v1/chat/completions`` and ``GET /v1/models``.
 
-Any OpenAI client talks to an NPC or a support agent of the key's tenant: ``model`` names
-the persona (``npc:<id>`` or ``support:<id>``, as ``GET /v1/models`` lists them), ``user``
-(or the ``X-Player-Id`` header) the player::
+Any OpenAI client talks to the key's tenant's personas: ``model`` is ``npc:<id>`` or
+``support:<id>`` (``GET /v1/models`` lists them), ``user`` (or ``X-Player-Id``) the player::
 
     client = openai.OpenAI(base_url="https://npc.example.com/v1", api_key="npk_...")
     out = client.chat.completions.create(
         model="npc:brannoc",
         user="player-42",
-        messages=[{"role": "user", "content": "Hello, smith. How is the forge?"}],
+        messages=[{"role": "user", "content": "Hello, smith!"}],
         extra_body={"npc": {"locale": "en", "region": "GB", "flags": ["met_brannoc"]}},
     )
     out.choices[0].message.content      # what Brannoc says
     out.model_extra["npc"]["emotion"]   # the extension: emotion, relationship, actions ...
 
-Only the **last** ``user`` message is read: it is what the player says now. The engine keeps
-the conversation itself (history, memories, emotion), so earlier messages, ``system`` prompts
-and ``assistant`` turns are ignored. ``max_tokens``, ``max_completion_tokens``,
-``temperature`` and OpenAI's other options are accepted and ignored: the engine's settings
-govern generation. The request's extension field ``npc`` is the player's context (a
-:class:`~npc_engine.turn.types.Player` without its id); the answer's ``npc`` field is the
-turn's metadata (:class:`NpcTurnMeta` or :class:`SupportTurnMeta`).
-
-Streaming (``"stream": true``) sends ``chat.completion.chunk`` events as OpenAI does: one with
-``delta.role``, content deltas, one with ``finish_reason: "stop"`` and ``npc``, the usage chunk
-when ``stream_options.include_usage`` asks for it, then ``data: [DONE]``. OpenAI's protocol
-cannot take shown text back, and the client must end with exactly the reply's text, so:
-
-* a support turn's text is final once released (the engine never resets it): its deltas are
-  sent as they come;
-* an NPC turn's text may be reset until the reply is final (a retry after an invalid reply,
-  the fallback after the stream guard cut a leak, a retry after a conflict), so it is held
-  back and sent whole with the final reply. ``POST /v1/npcs/{id}/turns`` streams NPC deltas
-  live, with resets.
-
-Errors found before the stream starts (bad model, unknown persona, empty message) are ordinary
-JSON errors (``{"code", "message", "request_id"}``); one after it started is a last
-``data: {"error": {"message", "type", "code"}}`` event.
+:func:`create_chat_completion`'s docstring (the route's description in the OpenAPI spec) says
+what is read, what is ignored, and how a stream treats a reset.
 """
 
 from __future__ import annotations
@@ -248,9 +226,13 @@ def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
     return {k: resolve(v) for k, v in schema.items()}
 
 
-_STREAM = {
-    "description": 'chunk events, then `data: [DONE]`; or a last `data: {"error": ...}` event',
-    "schema": {"oneOf": [_inline_schema(ChatCompletionChunk), _inline_schema(StreamError)]},
+_ANSWER = {
+    "description": 'A chat completion; with `stream`, `data: <chunk>` events and `data: [DONE]`, or a last `data: {"error": ...}`.',
+    "content": {
+        "text/event-stream": {
+            "schema": {"oneOf": [_inline_schema(ChatCompletionChunk), _inline_schema(StreamError)]}
+        }
+    },
 }
 
 
@@ -277,9 +259,7 @@ async def list_models(principal: GameDep, engine: EngineDep) -> ModelList:
     operation_id="create_chat_completion",
     summary="Talk to an NPC or a support agent (OpenAI-compatible)",
     response_model=ChatCompletion,
-    responses={
-        200: {"description": "a chat completion, or its chunks", "content": {"text/event-stream": _STREAM}}
-    },
+    responses={200: _ANSWER},
 )
 async def create_chat_completion(
     body: ChatCompletionRequest,
@@ -290,11 +270,29 @@ async def create_chat_completion(
         str | None, Header(alias="X-Player-Id", description="the player, without `user`")
     ] = None,
 ) -> ChatCompletion | StreamingResponse:
-    """One turn: the last user message is what the player says, the answer the persona's reply.
+    """One turn: the last `user` message is what the player says; the answer is the persona's reply.
 
-    Example body: ``{"model": "npc:brannoc", "user": "player-42", "messages": [{"role": "user",
-    "content": "Hello, smith."}], "npc": {"locale": "en", "flags": ["met_brannoc"]}}``. The module
-    docstring says what is ignored and how a stream treats a reset.
+    Example body: `{"model": "npc:brannoc", "user": "player-42", "messages": [{"role": "user",
+    "content": "Hello, smith."}], "npc": {"locale": "en", "flags": ["met_brannoc"]}}`.
+
+    Only the **last** `user` message is read. The engine keeps the conversation itself (history,
+    memories, emotion), so earlier messages and `system` prompts are ignored; so are `max_tokens`,
+    `max_completion_tokens`, `temperature` and OpenAI's other options (the engine's settings
+    govern). The extension field `npc` is the player's context (a `Player` without its id); the
+    answer's `npc` field is the turn's metadata (NPC: emotion, relationship, actions, citations,
+    fallback, turn; support: answered, escalated, reason, ticket_id, citations, staff_replies,
+    confidence).
+
+    With `"stream": true` the answer is `chat.completion.chunk` events as OpenAI sends them
+    (`delta.role`, content deltas, `finish_reason: "stop"` with `npc`, the usage chunk if
+    `stream_options.include_usage`, `data: [DONE]`). That protocol cannot take shown text back,
+    and the client must end with exactly the reply's text: a support turn's deltas are final
+    once released and are sent as they come, but an NPC turn's text may be reset until the reply
+    is final (a retry after an invalid reply, the fallback after the stream guard cut a leak, a
+    conflict retry), so it is held back and sent whole with the final reply
+    (`POST /v1/npcs/{id}/turns` streams NPC deltas live, with resets). Errors found before the
+    stream starts are ordinary JSON errors; one after it started is a last
+    `data: {"error": {"message", "type", "code"}}` event.
     """
     kind, persona_id = _persona_of(body.model)
     player = _player(body.user, x_player_id, body.npc)
@@ -407,7 +405,7 @@ async def _events(
         body = data.model_dump(mode="json", exclude={"usage", "npc"} - extra.keys())
         for choice in body["choices"]:  # a delta names only what it carries, as OpenAI's do
             choice["delta"] = {k: v for k, v in choice["delta"].items() if v is not None}
-        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+        return f"data: {json.dumps(body, ensure_ascii=False, separators=(',', ':'))}\n\n"
 
     yield chunk(ChunkDelta(role="assistant", content=""))
     sent, reply = "", None

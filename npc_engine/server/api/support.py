@@ -127,7 +127,8 @@ async def claim_staff_replies(
         )
         return ClaimedReplies(
             replies=[
-                StaffReplyOut(ticket_id=r.ticket_id, staff=r.staff, text=r.text, at=r.at) for r in replies
+                StaffReplyOut(reply_id=r.reply_id, ticket_id=r.ticket_id, staff=r.staff, text=r.text, at=r.at)
+                for r in replies
             ]
         )
 
