@@ -385,3 +385,57 @@ async def test_the_async_client_sees_the_typed_errors(agame: AsyncNpcClient, pla
     assert raised.value.request_id
     with pytest.raises(PermissionDeniedError):
         await agame.personas.list()
+
+
+class LosesFirstAnswer(httpx.BaseTransport):
+    """The server gets and runs each first POST, but its answer is lost on the way back."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.sent: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request)
+        answer = self.inner.handle_request(request)
+        if request.method == "POST" and sum(r.url == request.url for r in self.sent) == 1:
+            raise httpx.ReadTimeout("the answer was lost", request=request)
+        return answer
+
+
+@pytest.mark.parametrize("path", ["turns", "events"])
+def test_an_automatic_retry_after_a_lost_answer_runs_the_turn_once_on_the_server(
+    served: Served, player: str, path: str
+) -> None:
+    with TestClient(served.app, base_url=BASE) as test_client:
+        flaky = LosesFirstAnswer(ViaTestClient(test_client))
+        with httpx.Client(transport=flaky) as http:
+            game = NpcClient(
+                api_key=served.keys["game"],
+                base_url=BASE,
+                http_client=http,
+                max_retries=2,
+                _sleep=lambda _: None,
+            )
+            asked_before = len(served.engine.chat_model.requests)  # type: ignore[attr-defined]
+            if path == "turns":
+                result = game.npcs.turn("brannoc", player=player, text="Hello")
+                assert result.turn == 1
+            else:
+                game.npcs.turn("brannoc", player=player, text="Hello")
+                game.npcs.event("brannoc", player=player, event="gift_received")
+            view = game.npcs.conversation("brannoc", player)
+    posts = [r for r in flaky.sent if r.method == "POST" and r.url.path.endswith(path)]
+    assert len(posts) == 2  # the lost one and its retry
+    assert posts[0].headers["idempotency-key"] == posts[1].headers["idempotency-key"]
+    assert view.turns == 1  # the turn ran once: the retry got the first answer back
+    if path == "turns":
+        assert len(served.engine.chat_model.requests) - asked_before == 1  # type: ignore[attr-defined]
+    else:
+        log = asyncio.run(served.engine.state.affect_log(_key(served, player)))
+        assert sum(e.get("type") == "gift_received" for e in log) == 1
+
+
+def _key(served: Served, player: str) -> Any:
+    from npc_engine.state.records import ConversationKey
+
+    return ConversationKey(served.engine.settings.tenant, "brannoc", player)
