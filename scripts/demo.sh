@@ -59,7 +59,7 @@ key() { npc keys create --tenant default --role "$1" --name "demo $1" --json | .
 GAME_KEY=$(key game)
 STAFF_KEY=$(key staff)
 PORT=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-npc serve --port "$PORT" --log-level warning &
+npc serve --port "$PORT" --log-level warning >"$NPC_DATA_DIR/server.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT
 .venv/bin/python - "$PORT" <<'PY'
@@ -82,6 +82,6 @@ NPC_BASE_URL="http://127.0.0.1:$PORT" NPC_API_KEY="$GAME_KEY" NPC_STAFF_KEY="$ST
 kill "$SERVER"
 wait "$SERVER" 2>/dev/null || true
 trap - EXIT
-echo "server stopped"
+echo "server stopped (its log: $NPC_DATA_DIR/server.log)"
 
 printf '\nData is in %s. Next: npc-engine chat brannoc --player you; npc-engine --help; README.md\n' "$NPC_DATA_DIR"
