@@ -19,6 +19,7 @@ then degrades to BM25). ``NPC_EMBED_PROCESS=false`` keeps the model in-process.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import pickle
@@ -26,8 +27,10 @@ import struct
 import subprocess
 import sys
 import threading
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import numpy as np
@@ -58,6 +61,29 @@ def read_frame(source: IO[bytes]) -> Any:
     return pickle.loads(data)
 
 
+@dataclass(slots=True)
+class _Waiting:
+    texts: list[str]
+    kind: EmbedKind
+    future: asyncio.Future[np.ndarray]
+
+
+@dataclass(slots=True)
+class _Queue:
+    waiting: collections.deque[_Waiting] = field(default_factory=collections.deque)
+    drainer: asyncio.Task[None] | None = None
+
+
+def _take_batch(waiting: collections.deque[_Waiting], limit: int) -> list[_Waiting]:
+    """The first waiting call, and the ones after it of the same kind while they fit in ``limit`` texts."""
+    batch = [waiting.popleft()]
+    size = len(batch[0].texts)
+    while waiting and waiting[0].kind == batch[0].kind and size + len(waiting[0].texts) <= limit:
+        size += len(waiting[0].texts)
+        batch.append(waiting.popleft())
+    return batch
+
+
 class ProcessEmbedder:
     """The bundled e5 embedder in a child process; the same seam as any embedder."""
 
@@ -69,6 +95,10 @@ class ProcessEmbedder:
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
+        # one queue per event loop (an engine may be driven from more than one, one at a time)
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @property
     def pid(self) -> int | None:
@@ -115,12 +145,48 @@ class ProcessEmbedder:
         return np.asarray(payload, dtype=np.float32)
 
     async def embed(self, texts: Sequence[str], *, kind: EmbedKind) -> np.ndarray:
+        """Embed ``texts``; calls that arrive while the child is busy are sent together.
+
+        Coalescing: while one request is in the child, later calls wait in a queue; when the
+        child is free, every waiting call of the same kind (up to ``batch_size`` texts) goes in
+        one request, and each caller gets its own rows back. Under load a server's turns share
+        the model's batched throughput instead of queueing one query at a time; a lone call
+        waits for nothing. Nothing is delayed on purpose.
+        """
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npc-embed-ipc")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, functools.partial(self.embed_sync, list(texts), kind=kind)
-        )
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = _Queue()
+        future: asyncio.Future[np.ndarray] = loop.create_future()
+        queue.waiting.append(_Waiting(texts, kind, future))
+        if queue.drainer is None or queue.drainer.done():
+            queue.drainer = loop.create_task(self._drain(queue, loop))
+        return await future
+
+    async def _drain(self, queue: _Queue, loop: asyncio.AbstractEventLoop) -> None:
+        assert self._executor is not None
+        while queue.waiting:
+            batch = _take_batch(queue.waiting, self.batch_size)
+            texts = [t for w in batch for t in w.texts]
+            try:
+                vectors = await loop.run_in_executor(
+                    self._executor, functools.partial(self.embed_sync, texts, kind=batch[0].kind)
+                )
+            except Exception as exc:
+                for waiting in batch:
+                    if not waiting.future.done():
+                        waiting.future.set_exception(exc)
+                continue
+            start = 0
+            for waiting in batch:
+                if not waiting.future.done():  # a caller that gave up is skipped
+                    waiting.future.set_result(vectors[start : start + len(waiting.texts)])
+                start += len(waiting.texts)
 
     def _stop(self) -> None:
         process, self._process = self._process, None

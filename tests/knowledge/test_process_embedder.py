@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pytest
 
+from knowledge.embedders.base import EmbedKind
 from knowledge.embedders.e5 import E5Embedder
 from knowledge.embedders.process import ProcessEmbedder
 from npc_engine.errors import EmbedderError
@@ -79,3 +81,63 @@ async def test_close_stops_the_child() -> None:
     assert embedder.pid is None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+class CountingEmbedder(ProcessEmbedder):
+    """Records how many texts each request to the child carried."""
+
+    def __init__(self) -> None:
+        super().__init__(threads=1)
+        self.requests: list[int] = []
+
+    def embed_sync(self, texts: Sequence[str], *, kind: EmbedKind) -> np.ndarray:
+        self.requests.append(len(texts))
+        return super().embed_sync(texts, kind=kind)
+
+
+QUESTIONS = [f"Question number {i}: where is the forge of Ironhold?" for i in range(8)]
+
+
+async def test_concurrent_calls_are_sent_together_and_each_gets_its_own_rows() -> None:
+    embedder = CountingEmbedder()
+    try:
+        alone = [await embedder.embed([q], kind="query") for q in QUESTIONS]
+        embedder.requests.clear()
+        together = await asyncio.gather(*(embedder.embed([q], kind="query") for q in QUESTIONS))
+    finally:
+        embedder.close()
+    assert len(embedder.requests) < len(QUESTIONS)  # coalesced while the child was busy
+    assert sum(embedder.requests) == len(QUESTIONS)
+    for mine, single in zip(together, alone, strict=True):
+        assert mine.shape == (1, embedder.dim)
+        np.testing.assert_allclose(mine, single, atol=1e-5)
+
+
+async def test_queries_and_documents_are_never_mixed_in_one_request() -> None:
+    embedder = CountingEmbedder()
+    try:
+        query, document = await asyncio.gather(
+            embedder.embed(["a question"], kind="query"),
+            embedder.embed(["a question"], kind="document"),
+        )
+    finally:
+        embedder.close()
+    assert embedder.requests == [1, 1]
+    assert not np.allclose(query, document)  # e5 prefixes "query: " and "passage: " differently
+
+
+async def test_callers_waiting_when_the_child_died_are_answered_by_its_replacement(
+    process_embedder: ProcessEmbedder,
+) -> None:
+    await process_embedder.embed(["warm"], kind="query")
+    pid = process_embedder.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    results = await asyncio.gather(
+        *(process_embedder.embed([q], kind="query") for q in QUESTIONS[:3]), return_exceptions=True
+    )
+    assert all(isinstance(r, np.ndarray) and r.shape == (1, process_embedder.dim) for r in results), results
+    assert process_embedder.pid not in (None, pid)
+    again = await process_embedder.embed(["after the crash"], kind="query")
+    assert again.shape == (1, process_embedder.dim)
