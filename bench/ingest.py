@@ -33,7 +33,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# the repository first; this folder off the path (run as a script it comes first, and its
+# http.py would shadow the standard library's http package)
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 from knowledge.catalog import CatalogChunk, IngestChanges, SourceChange  # noqa: E402
 from knowledge.embedders.base import EmbedKind  # noqa: E402

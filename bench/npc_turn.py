@@ -37,7 +37,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# the repository first; this folder off the path (run as a script it comes first, and its
+# http.py would shadow the standard library's http package)
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 from knowledge.gating import OPEN_GATE  # noqa: E402
 from npc_engine.engine import Engine  # noqa: E402

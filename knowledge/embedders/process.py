@@ -165,28 +165,41 @@ class ProcessEmbedder:
         future: asyncio.Future[np.ndarray] = loop.create_future()
         queue.waiting.append(_Waiting(texts, kind, future))
         if queue.drainer is None or queue.drainer.done():
-            queue.drainer = loop.create_task(self._drain(queue, loop))
+            # idle: this call goes to the child now, not one loop iteration later
+            first = self._send(_take_batch(queue.waiting, self.batch_size), loop)
+            queue.drainer = loop.create_task(self._drain(queue, loop, first))
         return await future
 
-    async def _drain(self, queue: _Queue, loop: asyncio.AbstractEventLoop) -> None:
+    def _send(
+        self, batch: list[_Waiting], loop: asyncio.AbstractEventLoop
+    ) -> tuple[list[_Waiting], asyncio.Future[np.ndarray]]:
         assert self._executor is not None
-        while queue.waiting:
-            batch = _take_batch(queue.waiting, self.batch_size)
-            texts = [t for w in batch for t in w.texts]
+        texts = [t for w in batch for t in w.texts]
+        call = functools.partial(self.embed_sync, texts, kind=batch[0].kind)
+        return batch, loop.run_in_executor(self._executor, call)
+
+    async def _drain(
+        self,
+        queue: _Queue,
+        loop: asyncio.AbstractEventLoop,
+        first: tuple[list[_Waiting], asyncio.Future[np.ndarray]],
+    ) -> None:
+        sent: tuple[list[_Waiting], asyncio.Future[np.ndarray]] | None = first
+        while sent is not None:
+            batch, running = sent
             try:
-                vectors = await loop.run_in_executor(
-                    self._executor, functools.partial(self.embed_sync, texts, kind=batch[0].kind)
-                )
+                vectors = await running
             except Exception as exc:
                 for waiting in batch:
                     if not waiting.future.done():
                         waiting.future.set_exception(exc)
-                continue
-            start = 0
-            for waiting in batch:
-                if not waiting.future.done():  # a caller that gave up is skipped
-                    waiting.future.set_result(vectors[start : start + len(waiting.texts)])
-                start += len(waiting.texts)
+            else:
+                start = 0
+                for waiting in batch:
+                    if not waiting.future.done():  # a caller that gave up is skipped
+                        waiting.future.set_result(vectors[start : start + len(waiting.texts)])
+                    start += len(waiting.texts)
+            sent = self._send(_take_batch(queue.waiting, self.batch_size), loop) if queue.waiting else None
 
     def _stop(self) -> None:
         process, self._process = self._process, None

@@ -228,6 +228,7 @@ class NpcTurns:
         # The query embedding is the turn's longest step: it runs on the embedder's thread
         # while the conversation loads and the input is guarded and appraised.
         vector_task = asyncio.create_task(self._embed(words))
+        await asyncio.sleep(0)  # let it reach the embedder now, before this turn's own work
         try:
             versions = await self._versions(name)
             kit = await self._kit(name, persona_id, versions.world_digest)
