@@ -1,10 +1,12 @@
 """Conversation state in SQL: snapshot reads and compare-and-set turn commits.
 
 Serialisation across workers: a turn first takes a short *lease* on its conversation
-(:meth:`ConversationSql.acquire_lease`, one small write; waiters poll with backoff), so
-two workers run turns on one conversation one after the other, each on the state the
-other left. The lease expires (a crashed worker blocks nobody) and is released in the
-commit's own transaction.
+(:meth:`ConversationSql.begin_turn`; waiters poll with backoff), so two workers run turns
+on one conversation one after the other, each on the state the other left. The lease
+expires (a crashed worker blocks nobody) and is released by the commit itself. An existing
+conversation's lease lives on its row: ``UPDATE ... SET lease_holder ... RETURNING *`` takes
+it and reads the state in one statement, and the commit's version update clears it. A
+conversation's first turn, which has no row yet, leases a row of ``conversation_leases``.
 
 Correctness does not rest on the lease: a turn reads a snapshot with its ``version`` and commits a
 :class:`~npc_engine.state.records.TurnWrite` in one transaction that first moves the
@@ -22,10 +24,10 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import case, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from npc_engine.errors import ConflictError
@@ -61,8 +63,11 @@ def _memory_row(key: ConversationKey, m: StoredMemory) -> dict[str, Any]:
     }
 
 
-def _load(conn: Connection, key: ConversationKey, history_limit: int) -> Conversation:
-    row = conn.execute(select(conversations).where(*_where(conversations, key))).mappings().first()
+def _load(
+    conn: Connection, key: ConversationKey, history_limit: int, row: RowMapping | None = None
+) -> Conversation:
+    if row is None:
+        row = conn.execute(select(conversations).where(*_where(conversations, key))).mappings().first()
     if row is None:
         return Conversation(key=key)
     history_rows = conn.execute(
@@ -105,7 +110,41 @@ def _load(conn: Connection, key: ConversationKey, history_limit: int) -> Convers
     )
 
 
+def _take_row_lease(
+    conn: Connection, key: ConversationKey, holder: str, now: float, ttl_s: float
+) -> RowMapping | None:
+    """Lease an existing conversation's row and read it; ``None`` if absent or leased by another."""
+    c = conversations.c
+    return (
+        conn.execute(
+            update(conversations)
+            .where(
+                *_where(conversations, key),
+                or_(c.lease_expires.is_(None), c.lease_expires < now, c.lease_holder == holder),
+            )
+            .values(lease_holder=holder, lease_expires=now + ttl_s)
+            .returning(*conversations.c)
+        )
+        .mappings()
+        .first()
+    )
+
+
+def _lease_and_load(
+    conn: Connection, key: ConversationKey, holder: str, now: float, ttl_s: float, history_limit: int
+) -> Conversation | None:
+    row = _take_row_lease(conn, key, holder, now, ttl_s)
+    if row is not None:
+        return _load(conn, key, history_limit, row)
+    if conn.execute(select(conversations.c.version).where(*_where(conversations, key))).first():
+        return None  # it exists and another turn holds it
+    if not _take_lease(conn, key, holder, now, ttl_s):
+        return None  # another first turn holds it
+    return Conversation(key=key)
+
+
 def _take_lease(conn: Connection, key: ConversationKey, holder: str, now: float, ttl_s: float) -> bool:
+    """Lease a conversation that has no row yet (its first turn) in ``conversation_leases``."""
     taken = conn.execute(
         update(conversation_leases)
         .where(
@@ -132,6 +171,18 @@ def _take_lease(conn: Connection, key: ConversationKey, holder: str, now: float,
     return created is not None
 
 
+def _end_lease(holder: str | None) -> dict[str, Any]:
+    """Column values that end ``holder``'s row lease, and leave anyone else's alone."""
+    if not holder:
+        return {}
+    c = conversations.c
+    mine = c.lease_holder == holder
+    return {
+        "lease_holder": case((mine, None), else_=c.lease_holder),
+        "lease_expires": case((mine, None), else_=c.lease_expires),
+    }
+
+
 class ConversationSql:
     """Mixed into :class:`~npc_engine.state.store.SqlStateStore` (which provides ``_tx``)."""
 
@@ -148,9 +199,7 @@ class ConversationSql:
         """Take the turn lease and load the conversation in one round trip; ``None`` if the lease is busy."""
 
         def fn(conn: Connection) -> Conversation | None:
-            if not _take_lease(conn, key, holder, now, ttl_s):
-                return None
-            return _load(conn, key, history_limit)
+            return _lease_and_load(conn, key, holder, now, ttl_s, history_limit)
 
         result: Conversation | None = await self._tx(fn)
         return result
@@ -166,7 +215,7 @@ class ConversationSql:
         def fn(conn: Connection) -> int:
             new_version = write.expected_version + 1
             n_messages, n_events = len(write.messages), len(write.events)
-            values = {
+            values: dict[str, Any] = {
                 "version": new_version,
                 "updated_at": write.at,
                 "affect": json.dumps(write.affect, sort_keys=True),
@@ -198,6 +247,7 @@ class ConversationSql:
                     update(conversations)
                     .where(*_where(conversations, key), conversations.c.version == write.expected_version)
                     .values(
+                        **_end_lease(write.lease_holder),
                         turns=conversations.c.turns + write.turns_added,
                         last_message_seq=conversations.c.last_message_seq + n_messages,
                         last_event_seq=conversations.c.last_event_seq + n_events,
@@ -253,7 +303,7 @@ class ConversationSql:
                 )
             if write.memories_upsert:
                 conn.execute(insert(memories), [_memory_row(key, m) for m in write.memories_upsert])
-            if write.lease_holder:
+            if write.lease_holder and write.expected_version == 0:  # a first turn's lease is in the table
                 conn.execute(
                     delete(conversation_leases).where(
                         *_where(conversation_leases, key), conversation_leases.c.holder == write.lease_holder
@@ -272,11 +322,22 @@ class ConversationSql:
 
     async def acquire_lease(self, key: ConversationKey, holder: str, *, now: float, ttl_s: float) -> bool:
         """Take the conversation's turn lease for ``holder`` unless another holder's lease is live."""
-        result: bool = await self._tx(lambda conn: _take_lease(conn, key, holder, now, ttl_s))
+
+        def fn(conn: Connection) -> bool:
+            return _lease_and_load(conn, key, holder, now, ttl_s, 0) is not None
+
+        result: bool = await self._tx(fn)
         return result
 
     async def release_lease(self, key: ConversationKey, holder: str) -> None:
+        """End ``holder``'s lease without a commit (the turn failed), wherever it was taken."""
+
         def fn(conn: Connection) -> None:
+            conn.execute(
+                update(conversations)
+                .where(*_where(conversations, key), conversations.c.lease_holder == holder)
+                .values(lease_holder=None, lease_expires=None)
+            )
             conn.execute(
                 delete(conversation_leases).where(
                     *_where(conversation_leases, key), conversation_leases.c.holder == holder
@@ -336,6 +397,7 @@ class ConversationSql:
             total = 0
             for table in (memories, messages, affect_events, conversations):
                 total += conn.execute(delete(table).where(*_where(table, key))).rowcount or 0
+            conn.execute(delete(conversation_leases).where(*_where(conversation_leases, key)))
             return total
 
         result: int = await self._tx(fn)

@@ -134,6 +134,9 @@ conversations = Table(
     Column("turns", Integer, nullable=False),
     Column("last_message_seq", Integer, nullable=False),
     Column("last_event_seq", Integer, nullable=False),
+    # the turn lease of an existing conversation (migration 0005; see ConversationSql.begin_turn)
+    Column("lease_holder", String(64), nullable=True),
+    Column("lease_expires", Float, nullable=True),
 )
 
 messages = Table(
@@ -176,8 +179,8 @@ memories = Table(
     Column("vector", LargeBinary, nullable=True),  # float32, unit-normalised
 )
 
-# Who is running a turn on a conversation right now (cross-worker serialisation; see
-# ``ConversationSql.acquire_lease``). A lease expires, so a crashed worker blocks nobody.
+# Who is running a turn on a conversation that has no row yet (its first turn; later turns
+# lease the conversations row itself). A lease expires, so a crashed worker blocks nobody.
 conversation_leases = Table(
     "conversation_leases",
     metadata,
