@@ -59,7 +59,8 @@ key() { npc keys create --tenant default --role "$1" --name "demo $1" --json | .
 GAME_KEY=$(key game)
 STAFF_KEY=$(key staff)
 PORT=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-npc serve --port "$PORT" --log-level warning >"$NPC_DATA_DIR/server.log" 2>&1 &
+# started directly (not through the npc function, whose subshell would be what $! names)
+.venv/bin/npc-engine serve --port "$PORT" --log-level warning >"$NPC_DATA_DIR/server.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT
 .venv/bin/python - "$PORT" <<'PY'
