@@ -27,6 +27,7 @@ from knowledge.types import Kind, SearchHit
 from npc_engine.errors import InvalidInputError, NotFoundError
 from npc_engine.settings import Settings
 from npc_engine.state.base import StateStore
+from npc_engine.state.records import Receipt
 from npc_engine.world import definition_digest, load_world_definition
 from personas.schema import NpcPersona, Persona, SupportPersona, World
 
@@ -285,9 +286,14 @@ class Engine:
         *,
         locale: str | None = None,
         tenant: str | None = None,
+        receipt: Callable[[NpcReply], Receipt] | None = None,
     ) -> NpcReply:
-        """One NPC turn: the player says ``text``; the NPC replies (see :mod:`npc_engine.turn`)."""
-        return await self.turns.run(persona_id, player, text, locale=locale, tenant=tenant)
+        """One NPC turn: the player says ``text``; the NPC replies (see :mod:`npc_engine.turn`).
+
+        ``receipt`` renders the request's answer from the reply; it is committed with the turn
+        (what makes an ``Idempotency-Key`` exactly-once even when a worker dies mid-request).
+        """
+        return await self.turns.run(persona_id, player, text, locale=locale, tenant=tenant, receipt=receipt)
 
     def stream_npc_turn(
         self,
@@ -297,9 +303,10 @@ class Engine:
         *,
         locale: str | None = None,
         tenant: str | None = None,
+        receipt: Callable[[NpcReply], Receipt] | None = None,
     ) -> AsyncIterator[TurnDelta | NpcReply]:
         """Like :meth:`npc_turn`, yielding guarded text deltas and then the final :class:`NpcReply`."""
-        return self.turns.stream(persona_id, player, text, locale=locale, tenant=tenant)
+        return self.turns.stream(persona_id, player, text, locale=locale, tenant=tenant, receipt=receipt)
 
     async def npc_event(
         self,
@@ -308,9 +315,10 @@ class Engine:
         event: GameEventIn | str | dict[str, Any],
         *,
         tenant: str | None = None,
+        receipt: Callable[[EventOutcome], Receipt] | None = None,
     ) -> EventOutcome:
         """A game event (``gift_received``, ``attacked``, ``quest_completed``, custom ...) for the NPC."""
-        return await self.turns.event(persona_id, player, event, tenant=tenant)
+        return await self.turns.event(persona_id, player, event, tenant=tenant, receipt=receipt)
 
     async def affect_state(
         self, persona_id: str, player_id: str, *, tenant: str | None = None, replayed: bool = False

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -18,14 +17,9 @@ from npc_engine.state.store import SqlStateStore
 TTL = 60.0
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[SqlStateStore]:
-    url = (
-        f"sqlite:///{tmp_path / 'state.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    state = SqlStateStore(url)
+@pytest.fixture
+def store(state_url_any: str) -> Iterator[SqlStateStore]:
+    state = SqlStateStore(state_url_any)
     yield state
     state.close()
 
@@ -103,3 +97,21 @@ async def test_a_reset_frees_a_first_turns_lease(store: SqlStateStore, key: Conv
     await store.begin_turn(key, "a", now=100.0, ttl_s=TTL)  # a first turn that never commits
     await store.reset_conversation(key)
     assert (await store.begin_turn(key, "b", now=101.0, ttl_s=TTL)) is not None
+
+
+async def test_a_renewed_lease_outlives_its_first_expiry(store: SqlStateStore, key: ConversationKey) -> None:
+    await store.begin_turn(key, "a", now=100.0, ttl_s=TTL)
+    await store.commit_turn(write(key, 0, "a", 101.0))
+    await store.begin_turn(key, "b", now=102.0, ttl_s=TTL)
+    assert await store.renew_lease(key, "b", now=102.0 + TTL - 1, ttl_s=TTL)  # b's heartbeat
+    assert await store.begin_turn(key, "c", now=102.0 + TTL + 1, ttl_s=TTL) is None  # still b's
+    await store.commit_turn(write(key, 1, "b", 103.0 + TTL))
+    assert not await store.renew_lease(key, "b", now=104.0 + TTL, ttl_s=TTL)  # over: nothing to renew
+
+
+async def test_a_first_turns_lease_is_renewed_in_the_lease_table(
+    store: SqlStateStore, key: ConversationKey
+) -> None:
+    await store.begin_turn(key, "a", now=100.0, ttl_s=TTL)
+    assert await store.renew_lease(key, "a", now=100.0 + TTL - 1, ttl_s=TTL)
+    assert await store.begin_turn(key, "b", now=100.0 + TTL + 1, ttl_s=TTL) is None

@@ -5,19 +5,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from npc_engine.state.store import SqlStateStore
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def state_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'state.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
+@pytest.fixture
+def state_url(state_url_any: str) -> str:
+    return state_url_any
 
 
 @pytest.fixture
@@ -87,3 +83,55 @@ async def test_purge_drops_only_old_keys(store: SqlStateStore) -> None:
     assert await store.purge_idempotency(before=5_000.0) >= 1  # other tests' old keys go too
     assert await store.claim_idempotency("t", old, "h", now=10_001.0, lock_s=60) is None
     assert await store.claim_idempotency("t", new, "h", now=10_001.0, lock_s=60) is not None
+
+
+async def test_a_renewed_claim_is_not_taken_over(store: SqlStateStore, key: str) -> None:
+    await store.claim_idempotency("t", key, "h1", now=100.0, lock_s=60)
+    await store.renew_idempotency("t", key, now=150.0, lock_s=60)
+    assert await store.claim_idempotency("t", key, "h1", now=161.0, lock_s=60) is not None
+    assert await store.claim_idempotency("t", key, "h1", now=211.0, lock_s=60) is None
+
+
+async def test_a_receipt_commits_with_the_turn_and_finishes_the_key(store: SqlStateStore, key: str) -> None:
+    from npc_engine.state.records import ConversationKey, Receipt, TurnWrite
+
+    conversation = ConversationKey("t", "brannoc", f"p-{key[:8]}")
+    await store.claim_idempotency("t", key, "h", now=100.0, lock_s=60)
+    turn = TurnWrite(
+        key=conversation,
+        expected_version=0,
+        started_at=100.0,
+        at=100.0,
+        affect={},
+        summary="",
+        summarised_upto=0,
+        turns_added=1,
+        messages=[("player", "hi", {})],
+        receipt=Receipt("t", key, 200, '{"text":"aye"}'),
+    )
+    await store.commit_turn(turn)  # the worker dies here: it never calls finish_idempotency
+    held = await store.claim_idempotency("t", key, "h", now=500.0, lock_s=60)
+    assert held is not None and held.done and held.response == '{"text":"aye"}'
+
+
+async def test_a_receipt_of_a_turn_that_lost_its_race_is_not_recorded(store: SqlStateStore, key: str) -> None:
+    from npc_engine.errors import ConflictError
+    from npc_engine.state.records import ConversationKey, Receipt, TurnWrite
+
+    conversation = ConversationKey("t", "brannoc", f"p-{key[:8]}")
+    await store.claim_idempotency("t", key, "h", now=100.0, lock_s=60)
+    stale = TurnWrite(
+        key=conversation,
+        expected_version=3,  # the conversation is not at version 3: the commit fails
+        started_at=100.0,
+        at=100.0,
+        affect={},
+        summary="",
+        summarised_upto=0,
+        turns_added=1,
+        receipt=Receipt("t", key, 200, "{}"),
+    )
+    with pytest.raises(ConflictError):
+        await store.commit_turn(stale)
+    held = await store.claim_idempotency("t", key, "h", now=101.0, lock_s=60)
+    assert held is not None and not held.done

@@ -67,9 +67,7 @@ def create_app(engine_or_settings: Engine | Settings) -> FastAPI:
 
     def serve(app: FastAPI, engine: Engine) -> None:
         app.state.engine = engine
-        app.state.idempotency = Idempotency(
-            engine.state, ttl_s=settings.idempotency_ttl_s, lock_s=settings.request_timeout_s + 30.0
-        )
+        app.state.idempotency = Idempotency(engine.state, ttl_s=settings.idempotency_ttl_s, lock_s=15.0)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -13,8 +13,16 @@ across restarts and across workers.
 * The first one failed: nothing is kept, so a retry runs it afresh. Failed turns change no
   state (a turn commits atomically at its end), so running them again is safe.
 
+Exactly once, even when a worker dies: NPC turns and game events take a *receipt*
+(:class:`Receipts`): the engine fixes the answer before its commit and stores it in the
+same transaction as the turn (:class:`~npc_engine.state.records.Receipt`). A worker killed
+after that commit leaves a finished key, so the retry gets the answer; killed before it, the
+key is taken over after ``lock_s`` and the turn runs then, once. Routes whose work is not a
+turn store their answer just after it.
+
 Keys are scoped to the tenant and kept ``NPC_IDEMPOTENCY_TTL_S`` (24 h); a worker purges
-old ones now and then. A claim whose worker died is taken over after ``lock_s``.
+old ones now and then. A worker renews its claim while it works; a claim whose worker died
+is taken over ``lock_s`` (15 s) after its last renewal.
 """
 
 from __future__ import annotations
@@ -35,13 +43,35 @@ from pydantic import BaseModel
 from npc_engine.errors import ConflictError, InvalidInputError
 from npc_engine.server.sse import SSE_HEADERS, sse_event
 from npc_engine.state.idempotency_sql import IdempotencyStore
+from npc_engine.state.records import Receipt
 
-__all__ = ["IDEMPOTENCY_HEADER", "Idempotency"]
+__all__ = ["IDEMPOTENCY_HEADER", "Idempotency", "Produce", "Receipts"]
 
 log = structlog.get_logger("npc_engine.server")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _PURGE_EVERY_S = 600.0
+
+
+def _dumps(value: BaseModel | dict[str, Any]) -> str:
+    data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+class Receipts:
+    """Renders a request's answer for the engine to commit with its turn, and remembers it."""
+
+    def __init__(self, tenant: str, key: str, status_code: int = 200) -> None:
+        self.tenant, self.key, self.status_code = tenant, key, status_code
+        self.payload: str | None = None
+
+    def __call__(self, answer: BaseModel) -> Receipt:
+        self.payload = _dumps(answer)
+        return Receipt(self.tenant, self.key, self.status_code, self.payload)
+
+
+Produce = Callable[[Receipts | None], Awaitable[BaseModel]]
+"""A route's work: given the receipts (``None`` without an idempotency key), its answer."""
 
 
 def _fingerprint(request: Request, body: BaseModel) -> str:
@@ -96,24 +126,30 @@ class Idempotency:
         tenant: str,
         key: str | None,
         body: BaseModel,
-        produce: Callable[[], Awaitable[BaseModel]],
+        produce: Produce,
         *,
         status_code: int = 200,
     ) -> Response:
         """Run ``produce`` once per key and answer with its result as JSON."""
         if key is None:
-            result = await produce()
+            result = await produce(None)
             return JSONResponse(result.model_dump(mode="json"), status_code=status_code)
         replay = await self._claim(tenant, key, _fingerprint(request, body))
         if replay is not None:
             return replay
+        receipts = Receipts(tenant, key, status_code)
+        heartbeat = asyncio.get_running_loop().create_task(self._renew(tenant, key))
         try:
-            result = await produce()
+            result = await produce(receipts)
         except BaseException:
             await self._release(tenant, key)
             raise
-        payload = json.dumps(result.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
-        await self.state.finish_idempotency(tenant, key, status_code=status_code, response=payload)
+        finally:
+            heartbeat.cancel()
+        payload = receipts.payload  # committed with the turn
+        if payload is None:
+            payload = _dumps(result)
+            await self.state.finish_idempotency(tenant, key, status_code=status_code, response=payload)
         return Response(payload, status_code=status_code, media_type="application/json")
 
     async def stream(
@@ -122,9 +158,10 @@ class Idempotency:
         tenant: str,
         key: str | None,
         body: BaseModel,
-        events: Callable[[], AsyncIterator[tuple[str, Any]]],
+        events: Callable[[Receipts | None], AsyncIterator[tuple[str, Any]]],
     ) -> Response:
         """Stream ``events`` as SSE; with a key, store the final ``reply`` and replay it to retries."""
+        receipts = Receipts(tenant, key) if key is not None else None
         if key is not None:
             replay = await self._claim(tenant, key, _fingerprint(request, body))
             if replay is not None:
@@ -138,20 +175,33 @@ class Idempotency:
 
         async def body_iter() -> AsyncIterator[bytes]:
             final: Any = None
+            heartbeat = asyncio.get_running_loop().create_task(self._renew(tenant, key)) if key else None
             try:
-                async for name, data in events():
+                async for name, data in events(receipts):
                     if name == "reply":
                         final = data
                     yield sse_event(name, data)
             finally:
+                if heartbeat is not None:
+                    heartbeat.cancel()
                 if key is not None:
-                    if final is not None:
-                        payload = json.dumps(final, ensure_ascii=False, separators=(",", ":"))
-                        await self.state.finish_idempotency(tenant, key, status_code=200, response=payload)
-                    else:
+                    if final is None:
                         await self._release(tenant, key)
+                    elif receipts is None or receipts.payload is None:  # else committed with the turn
+                        await self.state.finish_idempotency(
+                            tenant, key, status_code=200, response=_dumps(final)
+                        )
 
         return StreamingResponse(body_iter(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+    async def _renew(self, tenant: str, key: str) -> None:
+        """Keep this worker's claim alive while it works; a dead worker's claim lapses after ``lock_s``."""
+        while True:
+            await asyncio.sleep(self.lock_s / 3)
+            try:
+                await self.state.renew_idempotency(tenant, key, now=self.clock(), lock_s=self.lock_s)
+            except Exception as exc:
+                log.warning("idempotency.renew_failed", error=str(exc))
 
     async def _release(self, tenant: str, key: str) -> None:
         try:

@@ -32,7 +32,14 @@ from sqlalchemy.exc import IntegrityError
 
 from npc_engine.errors import ConflictError
 from npc_engine.state.records import Conversation, ConversationKey, StoredMemory, StoredMessage, TurnWrite
-from npc_engine.state.tables import affect_events, conversation_leases, conversations, memories, messages
+from npc_engine.state.tables import (
+    affect_events,
+    conversation_leases,
+    conversations,
+    idempotency_keys,
+    memories,
+    messages,
+)
 
 __all__ = ["ConversationSql"]
 
@@ -309,6 +316,13 @@ class ConversationSql:
                         *_where(conversation_leases, key), conversation_leases.c.holder == write.lease_holder
                     )
                 )
+            if write.receipt is not None:  # the request's answer commits with the turn, or neither does
+                r = write.receipt
+                conn.execute(
+                    update(idempotency_keys)
+                    .where(idempotency_keys.c.tenant == r.tenant, idempotency_keys.c.key == r.key)
+                    .values(status_code=r.status_code, response=r.response)
+                )
             if write.memories_touch:
                 conn.execute(
                     update(memories)
@@ -325,6 +339,25 @@ class ConversationSql:
 
         def fn(conn: Connection) -> bool:
             return _lease_and_load(conn, key, holder, now, ttl_s, 0) is not None
+
+        result: bool = await self._tx(fn)
+        return result
+
+    async def renew_lease(self, key: ConversationKey, holder: str, *, now: float, ttl_s: float) -> bool:
+        """Extend ``holder``'s lease (a long turn's heartbeat); ``False`` if it is no longer held."""
+
+        def fn(conn: Connection) -> bool:
+            row = conn.execute(
+                update(conversations)
+                .where(*_where(conversations, key), conversations.c.lease_holder == holder)
+                .values(lease_expires=now + ttl_s)
+            ).rowcount
+            table = conn.execute(
+                update(conversation_leases)
+                .where(*_where(conversation_leases, key), conversation_leases.c.holder == holder)
+                .values(expires_at=now + ttl_s)
+            ).rowcount
+            return bool(row or table)
 
         result: bool = await self._tx(fn)
         return result
@@ -376,7 +409,10 @@ class ConversationSql:
         return result
 
     async def forget_player(self, tenant: str, player_id: str) -> int:
-        """Erase everything every NPC of ``tenant`` keeps about ``player_id``; returns rows deleted."""
+        """Erase everything every NPC of ``tenant`` keeps about ``player_id``; returns rows deleted.
+
+        A first turn's lease names the player too: it goes (uncounted, as in :meth:`reset_conversation`).
+        """
 
         def fn(conn: Connection) -> int:
             total = 0
@@ -385,6 +421,10 @@ class ConversationSql:
                     delete(table).where(table.c.tenant == tenant, table.c.player_id == player_id)
                 )
                 total += done.rowcount or 0
+            leases = conversation_leases.c
+            conn.execute(
+                delete(conversation_leases).where(leases.tenant == tenant, leases.player_id == player_id)
+            )
             return total
 
         result: int = await self._tx(fn)

@@ -9,9 +9,10 @@ The protocol, per ``(tenant, key)``:
    status and body. A request that failed before it changed anything calls
    :meth:`~IdempotencySql.release_idempotency` instead, so a retry runs it afresh.
 3. A loser gets the stored row: finished (replay it), a different fingerprint (the caller
-   reused a key for another request: 409), or still running (409, retry later). A running
-   row whose ``locked_until`` has passed belonged to a worker that died; the next claim takes
-   it over.
+   reused a key for another request: 409), or still running (409, retry later). The owner
+   renews ``locked_until`` while it works (:meth:`~IdempotencySql.renew_idempotency`), so a
+   running row whose ``locked_until`` has passed belonged to a worker that died; the next
+   claim takes it over.
 
 Rows older than the retention (24 hours by default, like Stripe's) are purged by
 :meth:`~IdempotencySql.purge_idempotency`, which the server calls now and then.
@@ -53,6 +54,10 @@ class IdempotencyStore(Protocol):
         self, tenant: str, key: str, request_hash: str, *, now: float, lock_s: float
     ) -> IdempotencyRecord | None:
         """``None``: the caller owns the key and runs the request; else what holds the key."""
+        ...
+
+    async def renew_idempotency(self, tenant: str, key: str, *, now: float, lock_s: float) -> None:
+        """Extend a running claim (its worker's heartbeat)."""
         ...
 
     async def finish_idempotency(self, tenant: str, key: str, *, status_code: int, response: str) -> None: ...
@@ -108,6 +113,20 @@ class IdempotencySql:
 
         result: IdempotencyRecord | None = await self._tx(fn)
         return result
+
+    async def renew_idempotency(self, tenant: str, key: str, *, now: float, lock_s: float) -> None:
+        def fn(conn: Connection) -> None:
+            conn.execute(
+                update(idempotency_keys)
+                .where(
+                    idempotency_keys.c.tenant == tenant,
+                    idempotency_keys.c.key == key,
+                    idempotency_keys.c.status_code.is_(None),
+                )
+                .values(locked_until=now + lock_s)
+            )
+
+        await self._tx(fn)
 
     async def finish_idempotency(self, tenant: str, key: str, *, status_code: int, response: str) -> None:
         def fn(conn: Connection) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 __all__ = [
     "Conversation",
     "ConversationKey",
+    "Receipt",
     "StoredMemory",
     "StoredMessage",
     "TenantVersions",
@@ -78,6 +79,20 @@ class Conversation:
 
 
 @dataclass(frozen=True, slots=True)
+class Receipt:
+    """The answer to an idempotent request, stored in the same transaction as the turn it reports.
+
+    A worker killed after the commit then leaves nothing to run again: a retry with the same
+    ``Idempotency-Key`` finds the answer (see :mod:`npc_engine.server.idempotency`).
+    """
+
+    tenant: str
+    key: str
+    status_code: int
+    response: str
+
+
+@dataclass(frozen=True, slots=True)
 class TurnWrite:
     """Everything one turn (or game event) changes, committed in one transaction."""
 
@@ -95,3 +110,4 @@ class TurnWrite:
     memories_delete: Sequence[str] = ()
     memories_touch: Sequence[str] = field(default_factory=tuple)  # ids used this turn: last_used_at = at
     lease_holder: str | None = None  # release this turn lease in the same transaction
+    receipt: Receipt | None = None  # the request's answer, recorded with the turn (idempotency)

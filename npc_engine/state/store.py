@@ -13,7 +13,9 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, delete, event, insert, select, update
+from sqlalchemy import Table, create_engine, delete, event, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -67,6 +69,11 @@ def _make_engine(url: str) -> Engine:
         ) from exc
 
 
+def _upsert(conn: Connection, table: Table) -> Any:
+    """``INSERT ... ON CONFLICT`` in the connection's dialect (SQLite and PostgreSQL spell it alike)."""
+    return (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(table)
+
+
 class SqlStateStore(ConversationSql, TicketSql, StaffReplySql, AccessSql, IdempotencySql):
     """State in a SQL database; ``SqlStateStore("sqlite://")`` is an in-memory store for tests."""
 
@@ -99,8 +106,12 @@ class SqlStateStore(ConversationSql, TicketSql, StaffReplySql, AccessSql, Idempo
     # -- tenants ---------------------------------------------------------------------------
     async def ensure_tenant(self, tenant: str, name: str | None = None) -> None:
         def fn(conn: Connection) -> None:
-            if conn.execute(select(tenants.c.id).where(tenants.c.id == tenant)).first() is None:
-                conn.execute(insert(tenants).values(id=tenant, name=name or tenant))
+            # one statement: of workers creating the tenant at once, the first inserts, the rest skip
+            conn.execute(
+                _upsert(conn, tenants)
+                .values(id=tenant, name=name or tenant)
+                .on_conflict_do_nothing(index_elements=[tenants.c.id])
+            )
 
         await self._tx(fn)
 
@@ -133,14 +144,19 @@ class SqlStateStore(ConversationSql, TicketSql, StaffReplySql, AccessSql, Idempo
         world: dict[str, Any],
         persona_docs: Sequence[dict[str, Any]],
     ) -> None:
-        """Replace the tenant's world and personas in one transaction."""
+        """Replace the tenant's world and personas in one transaction.
+
+        The world's row is written first (an upsert): that takes its row lock on PostgreSQL (the
+        write lock on SQLite), so workers storing one tenant's world at once take turns instead
+        of colliding on the personas' keys.
+        """
 
         def fn(conn: Connection) -> None:
-            conn.execute(delete(worlds).where(worlds.c.tenant == tenant))
+            row = {"root": root, "digest": digest, "data": json.dumps(world, ensure_ascii=False)}
             conn.execute(
-                insert(worlds).values(
-                    tenant=tenant, root=root, digest=digest, data=json.dumps(world, ensure_ascii=False)
-                )
+                _upsert(conn, worlds)
+                .values(tenant=tenant, **row)
+                .on_conflict_do_update(index_elements=[worlds.c.tenant], set_=row)
             )
             conn.execute(delete(personas).where(personas.c.tenant == tenant))
             if persona_docs:
@@ -183,9 +199,10 @@ class SqlStateStore(ConversationSql, TicketSql, StaffReplySql, AccessSql, Idempo
     async def list_personas(self, tenant: str) -> list[dict[str, Any]]:
         def fn(conn: Connection) -> list[dict[str, Any]]:
             rows = conn.execute(
-                select(personas.c.data).where(personas.c.tenant == tenant).order_by(personas.c.persona_id)
+                select(personas.c.persona_id, personas.c.data).where(personas.c.tenant == tenant)
             ).all()
-            return [json.loads(d) for (d,) in rows]
+            # sorted here, not by the database: its collation may not sort by code point (en_US does not)
+            return [json.loads(d) for _, d in sorted(rows)]
 
         return await self._tx(fn)
 
@@ -232,7 +249,22 @@ class SqlStateStore(ConversationSql, TicketSql, StaffReplySql, AccessSql, Idempo
         return await self._tx(fn)
 
     async def apply_ingest(self, tenant: str, changes: IngestChanges) -> int:
+        """Apply ``changes`` in one transaction; returns the tenant's new catalog revision.
+
+        The revision moves first: that write takes the tenant's row lock on PostgreSQL (the write
+        lock on SQLite), so two ingests of one tenant apply one after the other, each on what the
+        other left, instead of colliding on the catalog's keys.
+        """
+
         def fn(conn: Connection) -> int:
+            revision = conn.execute(
+                _upsert(conn, kb_revisions)
+                .values(tenant=tenant, revision=1)
+                .on_conflict_do_update(
+                    index_elements=[kb_revisions.c.tenant], set_={"revision": kb_revisions.c.revision + 1}
+                )
+                .returning(kb_revisions.c.revision)
+            ).scalar_one()
             rels = [c.rel for c in changes.upserts] + list(changes.deletes)
             for i in range(0, len(rels), 500):
                 part = rels[i : i + 500]
@@ -287,16 +319,7 @@ class SqlStateStore(ConversationSql, TicketSql, StaffReplySql, AccessSql, Idempo
                     insert(kb_gates),
                     [{"tenant": tenant, "gate_id": k, "profile": g.to_json()} for k, g in new_gates.items()],
                 )
-            current = conn.execute(
-                select(kb_revisions.c.revision).where(kb_revisions.c.tenant == tenant)
-            ).scalar()
-            if current is None:
-                conn.execute(insert(kb_revisions).values(tenant=tenant, revision=1))
-                return 1
-            conn.execute(
-                update(kb_revisions).where(kb_revisions.c.tenant == tenant).values(revision=current + 1)
-            )
-            return int(current) + 1
+            return int(revision)
 
         return await self._tx(fn)
 
@@ -323,10 +346,12 @@ class SqlStateStore(ConversationSql, TicketSql, StaffReplySql, AccessSql, Idempo
             ).where(kb_chunks.c.tenant == tenant)
             if kinds:
                 query = query.where(kb_chunks.c.kind.in_(list(kinds)))
-            query = query.order_by(kb_chunks.c.chunk_id)
+            # in chunk id order by code point on every backend (the lexical index is built in this
+            # order), so sorted here: a PostgreSQL collation such as en_US puts "a-c" after "ab"
+            rows = sorted(conn.execute(query).all(), key=lambda row: row[0])
             return [
                 CatalogChunk(cid, sid, kind, ordinal, title, text, gate, json.loads(meta))
-                for cid, sid, kind, ordinal, title, text, gate, meta in conn.execute(query)
+                for cid, sid, kind, ordinal, title, text, gate, meta in rows
             ]
 
         return await self._tx(fn)

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,7 @@ from npc_engine.affect import (
 from npc_engine.affect.state import AffectState
 from npc_engine.errors import BackendError, ConflictError, InvalidInputError
 from npc_engine.locale import detect_language, normalise_locale
-from npc_engine.state.records import Conversation, ConversationKey, TenantVersions, TurnWrite
+from npc_engine.state.records import Conversation, ConversationKey, Receipt, TenantVersions, TurnWrite
 from npc_engine.turn.attempt import HISTORY_LIMIT, TurnAttempt
 from npc_engine.turn.resources import PersonaKit, TurnResources
 from npc_engine.turn.types import (
@@ -69,6 +70,11 @@ log = structlog.get_logger("npc_engine.turn")
 
 MAX_CONFLICT_RETRIES = 4
 VERSIONS_TTL_S = 1.0  # how stale a worker's view of another worker's ingest may be
+
+
+LEASE_TTL_S = 15.0
+"""A turn lease lapses this long after its last renewal (every third of it while the turn runs),
+so a conversation whose worker died is free again within seconds, not after the longest turn."""
 
 
 @dataclass(slots=True)
@@ -126,14 +132,14 @@ class NpcTurns:
         transaction (the caller then sets ``lease.released``); otherwise it is released here.
         """
         settings = self.engine.settings
-        ttl = settings.llm_timeout_s * 3 + 30  # two model tries and the composer, with room
+        wait_s = settings.llm_timeout_s * 3 + 30  # two model tries and the composer, with room
         lease = _Lease(uuid.uuid4().hex)
         async with self._lock(key):
-            deadline = time.monotonic() + ttl
+            deadline = time.monotonic() + wait_s
             delay = 0.005
             while True:
                 conv = await self.engine.state.begin_turn(
-                    key, lease.holder, now=time.time(), ttl_s=ttl, history_limit=history_limit
+                    key, lease.holder, now=time.time(), ttl_s=LEASE_TTL_S, history_limit=history_limit
                 )
                 if conv is not None:
                     break
@@ -143,11 +149,24 @@ class NpcTurns:
                     )
                 await asyncio.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.2)
+            heartbeat = asyncio.create_task(self._renew(key, lease))
             try:
                 yield lease, conv
             finally:
+                heartbeat.cancel()
                 if not lease.released:
                     await self.engine.state.release_lease(key, lease.holder)
+
+    async def _renew(self, key: ConversationKey, lease: _Lease) -> None:
+        """Keep a long turn's lease alive; a worker that dies stops renewing and its lease lapses."""
+        while not lease.released:
+            await asyncio.sleep(LEASE_TTL_S / 3)
+            if lease.released:
+                return
+            try:
+                await self.engine.state.renew_lease(key, lease.holder, now=time.time(), ttl_s=LEASE_TTL_S)
+            except BackendError as exc:  # the next renewal may work; the commit does not depend on it
+                log.warning("turn.lease_renew_failed", error=str(exc), code=exc.code)
 
     async def _versions(self, tenant: str) -> TenantVersions:
         """The tenant's world digest and catalog revision, re-read at most every ``VERSIONS_TTL_S``.
@@ -220,7 +239,14 @@ class NpcTurns:
         locale: str | None = None,
         tenant: str | None = None,
         streaming: bool = True,
+        receipt: Callable[[NpcReply], Receipt] | None = None,
     ) -> AsyncIterator[TurnDelta | NpcReply]:
+        """The turn's guarded text deltas, then its reply.
+
+        ``receipt``: the reply is fixed before the commit, and ``receipt(reply)`` (the
+        request's answer, for its idempotency key) is committed in the same transaction as
+        the turn; that reply then has no ``persist`` timing.
+        """
         started = time.perf_counter()
         who = Player.of(player)
         words = player_words(text, limit=self.engine.settings.max_input_chars)
@@ -254,17 +280,30 @@ class NpcTurns:
                     async for delta in attempt.run():
                         yield delta
                     commit_started = time.perf_counter()
+                    write = attempt.write(lease.holder)
+                    fixed: NpcReply | None = None
+                    if receipt is not None:  # the answer is stored with the turn: fix it first
+                        attempt.timings["load"] += load_ms
+                        fixed = attempt.reply(
+                            write.expected_version + 1, total_ms=(time.perf_counter() - started) * 1000
+                        )
+                        write = dataclasses.replace(write, receipt=receipt(fixed))
                     try:
-                        version = await self.engine.state.commit_turn(attempt.write(lease.holder))
+                        version = await self.engine.state.commit_turn(write)
                     except ConflictError:
                         log.info("turn.conflict_retry", persona=key.persona_id, attempt=attempt_no + 1)
+                        if fixed is not None:
+                            attempt.timings["load"] -= load_ms
                         if attempt.streamed:
                             yield TurnDelta(text="", reset=True)
                         continue
                     lease.released = True
-                    attempt.timings["load"] += load_ms
-                    attempt.timings["persist"] = (time.perf_counter() - commit_started) * 1000
-                    reply = attempt.reply(version, total_ms=(time.perf_counter() - started) * 1000)
+                    if fixed is not None:
+                        reply = fixed
+                    else:
+                        attempt.timings["load"] += load_ms
+                        attempt.timings["persist"] = (time.perf_counter() - commit_started) * 1000
+                        reply = attempt.reply(version, total_ms=(time.perf_counter() - started) * 1000)
                     log.info(
                         "turn.done",
                         tenant=name,
@@ -295,8 +334,12 @@ class NpcTurns:
         event: GameEventIn | str | dict[str, Any],
         *,
         tenant: str | None = None,
+        receipt: Callable[[EventOutcome], Receipt] | None = None,
     ) -> EventOutcome:
-        """Apply a game event (``gift_received``, ``attacked`` ...) to the NPC's feelings about the player."""
+        """Apply a game event (``gift_received``, ``attacked`` ...) to the NPC's feelings about the player.
+
+        ``receipt(outcome)`` is committed with the event (see :meth:`stream`).
+        """
         who = Player.of(player)
         happened = (
             event
@@ -320,6 +363,16 @@ class NpcTurns:
                 game_event = GameEvent(type=happened.type, at=now, magnitude=happened.magnitude)
                 result = step(before, game_event, persona, stages, half_life_s=half_life)
                 ignored = result.changes.get("ignored")
+                shown = decay(result.state, persona, now, half_life_s=half_life)
+                outcome = EventOutcome(
+                    persona_id=persona.id,
+                    player_id=who.id,
+                    event=happened.type,
+                    applied=ignored is None,
+                    ignored_reason=ignored,
+                    emotion=emotion_out(shown),
+                    relationship=relationship_out(shown, persona, stages, result.stage_before),
+                )
                 if ignored is None:
                     write = TurnWrite(
                         key=key,
@@ -332,6 +385,7 @@ class NpcTurns:
                         turns_added=0,
                         events=[(event_to_json(game_event), result.changes)],
                         lease_holder=lease.holder,
+                        receipt=receipt(outcome) if receipt is not None else None,
                     )
                     try:
                         await self.engine.state.commit_turn(write)
@@ -342,16 +396,7 @@ class NpcTurns:
                     log.info(
                         "turn.event_ignored", persona=persona.id, event_type=happened.type, reason=ignored
                     )
-                shown = decay(result.state, persona, now, half_life_s=half_life)
-                return EventOutcome(
-                    persona_id=persona.id,
-                    player_id=who.id,
-                    event=happened.type,
-                    applied=ignored is None,
-                    ignored_reason=ignored,
-                    emotion=emotion_out(shown),
-                    relationship=relationship_out(shown, persona, stages, result.stage_before),
-                )
+                return outcome
         raise ConflictError(f"conversation {key.persona_id}/{key.player_id} kept changing; retry the event")
 
     async def affect(

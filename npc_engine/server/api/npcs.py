@@ -7,7 +7,7 @@ path).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -24,7 +24,9 @@ from npc_engine.server.api.common import (
 )
 from npc_engine.server.deps import EngineDep, EventsDep, GameDep
 from npc_engine.server.errors import ERROR_RESPONSES, request_id_of
+from npc_engine.server.idempotency import Receipts
 from npc_engine.server.sse import SSE_EVENT_SCHEMA, turn_events
+from npc_engine.state.records import Receipt
 from npc_engine.turn.conversation import ConversationView
 from npc_engine.turn.types import EventOutcome, GameEventIn, NpcReply, Player
 
@@ -61,6 +63,13 @@ def _public(reply: NpcReply, debug: bool) -> NpcReply:
     return reply if debug else reply.model_copy(update={"debug": {}})
 
 
+def _receipt(receipts: Receipts | None, body: TurnIn) -> Callable[[NpcReply], Receipt] | None:
+    """The answer committed with the turn is the one this route sends (debug only on request)."""
+    if receipts is None:
+        return None
+    return lambda reply: receipts(_public(reply, body.debug))
+
+
 @router.post(
     "/{persona_id}/turns",
     operation_id="npc_turn",
@@ -85,9 +94,14 @@ async def npc_turn(
 
     if wants_stream(request, body):
 
-        async def events() -> AsyncIterator[tuple[str, Any]]:
+        async def events(receipts: Receipts | None) -> AsyncIterator[tuple[str, Any]]:
             stream = engine.stream_npc_turn(
-                persona_id, body.player, body.text, locale=body.locale, tenant=tenant
+                persona_id,
+                body.player,
+                body.text,
+                locale=body.locale,
+                tenant=tenant,
+                receipt=_receipt(receipts, body),
             )
             async for name, data in turn_events(
                 stream, final=NpcReply, request_id=request_id_of(request), on_final=record
@@ -98,10 +112,16 @@ async def npc_turn(
 
         return await idempotency(request).stream(request, tenant, idempotency_key, body, events)
 
-    async def produce() -> NpcReply:
-        reply = await timed(
-            request, engine.npc_turn(persona_id, body.player, body.text, locale=body.locale, tenant=tenant)
+    async def produce(receipts: Receipts | None) -> NpcReply:
+        turn = engine.npc_turn(
+            persona_id,
+            body.player,
+            body.text,
+            locale=body.locale,
+            tenant=tenant,
+            receipt=_receipt(receipts, body),
         )
+        reply = await timed(request, turn)
         record(reply)
         return _public(reply, body.debug)
 
@@ -124,10 +144,11 @@ async def npc_event(
 ) -> Response:
     """How the event moved the NPC's emotion and relationship (``applied: false`` if it did not apply)."""
 
-    async def produce() -> EventOutcome:
-        return await timed(
-            request, engine.npc_event(persona_id, body.player, body.event, tenant=principal.tenant)
+    async def produce(receipts: Receipts | None) -> EventOutcome:
+        event = engine.npc_event(
+            persona_id, body.player, body.event, tenant=principal.tenant, receipt=receipts
         )
+        return await timed(request, event)
 
     return await idempotency(request).json(request, principal.tenant, idempotency_key, body, produce)
 

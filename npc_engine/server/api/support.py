@@ -19,6 +19,7 @@ from npc_engine.server.api.common import (
 )
 from npc_engine.server.deps import EngineDep, GameDep, RepliesDep
 from npc_engine.server.errors import ERROR_RESPONSES, request_id_of
+from npc_engine.server.idempotency import Receipts
 from npc_engine.server.sse import SSE_EVENT_SCHEMA, turn_events
 from npc_engine.support.types import StaffReplyOut, SupportReply
 
@@ -79,7 +80,7 @@ async def support_turn(
 
     if wants_stream(request, body):
 
-        async def events() -> AsyncIterator[tuple[str, Any]]:
+        async def events(_: Receipts | None) -> AsyncIterator[tuple[str, Any]]:
             stream = engine.stream_support_turn(
                 persona_id, body.player, body.text, locale=body.locale, tenant=tenant
             )
@@ -92,7 +93,7 @@ async def support_turn(
 
         return await idempotency(request).stream(request, tenant, idempotency_key, body, events)
 
-    async def produce() -> SupportReply:
+    async def produce(_: Receipts | None) -> SupportReply:
         reply = await timed(
             request,
             engine.support_turn(persona_id, body.player, body.text, locale=body.locale, tenant=tenant),
@@ -121,7 +122,7 @@ async def claim_staff_replies(
     Send an ``Idempotency-Key``: a retry after a lost answer then gets the same replies back.
     """
 
-    async def produce() -> ClaimedReplies:
+    async def produce(_: Receipts | None) -> ClaimedReplies:
         replies = await engine.desk.pending_replies(
             principal.tenant, body.player_id, persona_id=body.persona_id
         )
