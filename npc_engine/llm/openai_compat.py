@@ -10,11 +10,17 @@ sends ``{"type": "json_object", "schema": ...}`` (llama-cpp-python's server, Any
 ``max_tokens`` is sent as such (llama.cpp's server ignores ``max_completion_tokens``).
 
 Failures: a timeout raises ``ChatModelTimeout``; connection errors and 5xx are retried
-once, then raise ``ChatModelError`` with the status; 4xx is not retried.
+once, then raise ``ChatModelError`` with the status; 4xx (429 included) and a malformed
+answer (not JSON, no ``choices``, parts of the wrong type) raise ``ChatModelError`` at once.
+``timeout_s`` bounds a whole :meth:`~OpenAIChatModel.generate` call, retries included (an
+answer that keeps arriving, slowly, times out too); in :meth:`~OpenAIChatModel.stream` it
+bounds each wait for the next bytes, and a stream is not retried (the caller bounds the whole
+and retries: the NPC turn does both).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
@@ -96,27 +102,49 @@ class OpenAIChatModel:
 
     async def generate(self, request: ChatRequest) -> ChatResult:
         url = f"{self.base_url}/chat/completions"
+        limit = self._timeout(request)
         last: Exception | None = None
-        for _attempt in range(self.retries + 1):
-            try:
-                response = await self._client.post(
-                    url, json=self._body(request, stream=False), timeout=self._timeout(request)
-                )
-            except httpx.TimeoutException:
-                raise ChatModelTimeout(f"{self.id} did not answer within {self._timeout(request)}s") from None
-            except httpx.TransportError as exc:
-                last = exc
-                continue
-            if response.status_code >= 500:
-                last = ChatModelError(f"{self.id}: server error {response.status_code}")
-                continue
-            if response.status_code >= 400:
-                raise ChatModelError(f"{self.id}: HTTP {response.status_code}: {response.text[:200]}")
-            try:
-                return ChatResult.from_openai(response.json(), model=self.id)
-            except (ValueError, KeyError, IndexError, TypeError) as exc:
-                raise ChatModelError(f"{self.id}: malformed response: {exc}") from None
+        try:
+            async with asyncio.timeout(limit):  # httpx's timeout is per read: a trickle never trips it
+                for _attempt in range(self.retries + 1):
+                    try:
+                        response = await self._client.post(
+                            url, json=self._body(request, stream=False), timeout=limit
+                        )
+                    except httpx.TimeoutException:
+                        raise TimeoutError from None
+                    except httpx.TransportError as exc:
+                        last = exc
+                        continue
+                    if response.status_code >= 500:
+                        last = ChatModelError(f"{self.id}: server error {response.status_code}")
+                        continue
+                    if response.status_code >= 400:
+                        raise ChatModelError(f"{self.id}: HTTP {response.status_code}: {response.text[:200]}")
+                    return self._result(response)
+        except TimeoutError:
+            raise ChatModelTimeout(f"{self.id} did not answer within {limit}s") from None
         raise ChatModelError(f"{self.id}: failed after {self.retries + 1} attempts: {last}")
+
+    def _result(self, response: httpx.Response) -> ChatResult:
+        try:
+            result = ChatResult.from_openai(response.json(), model=self.id)
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise ChatModelError(f"{self.id}: malformed response: {exc!r}") from None
+        if not isinstance(result.text, str):
+            raise ChatModelError(f"{self.id}: malformed response: the message content is not text")
+        return result
+
+    def _delta(self, payload: str) -> str:
+        """The text of one stream event (``""`` when it has none)."""
+        try:
+            delta = json.loads(payload)["choices"][0].get("delta", {})
+            content = delta.get("content")
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise ChatModelError(f"{self.id}: malformed stream event: {exc!r}") from None
+        if content is not None and not isinstance(content, str):
+            raise ChatModelError(f"{self.id}: malformed stream event: the delta content is not text")
+        return content or ""
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[str]:
         url = f"{self.base_url}/chat/completions"
@@ -133,10 +161,7 @@ class OpenAIChatModel:
                     payload = line[5:].strip()
                     if payload == "[DONE]":
                         return
-                    try:
-                        delta = json.loads(payload)["choices"][0].get("delta", {}).get("content")
-                    except (ValueError, KeyError, IndexError) as exc:
-                        raise ChatModelError(f"{self.id}: malformed stream event: {exc}") from None
+                    delta = self._delta(payload)
                     if delta:
                         yield delta
         except httpx.TimeoutException:

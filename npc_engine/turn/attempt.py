@@ -346,6 +346,9 @@ class TurnAttempt:
             except ChatModelError as exc:
                 self.problems.append(f"model_error:{exc.code}")
                 log.warning("turn.model_error", persona=self.key.persona_id, error=str(exc), code=exc.code)
+                if self.streamed:  # the stream broke mid-reply: what was shown is replaced
+                    self.streamed = False
+                    yield TurnDelta(text="", reset=True)
                 continue
             verdict = validate_reply(raw, persona=self.kit.persona, guard=guard, policy=policy)
             if verdict.ok and self.streaming:
