@@ -7,7 +7,9 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -73,35 +75,135 @@ def world_copy(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def demo_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """The demo world ingested once per session with the real embedder and embedded Chroma."""
+def demo_embedder() -> Iterator[object]:
+    """The real embedder, remembering its vectors (``tests.vector_backends.CachingEmbedder``):
+    the demo world is embedded once per session, however many vector stores it is ingested into."""
+    from npc_engine.backends import make_embedder
+    from npc_engine.settings import Settings
+    from tests.vector_backends import CachingEmbedder
+
+    embedder = make_embedder(Settings(embed_threads=2))
+    yield CachingEmbedder(embedder)
+    close = getattr(embedder, "close", None)
+    if callable(close):
+        close()
+
+
+@pytest.fixture(scope="session", params=["chroma", "chroma-server"])
+def demo_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, demo_embedder: object
+) -> Iterator[object]:
+    """The demo world ingested once per session with the real embedder, into embedded Chroma and
+    into the session's Chroma server in turn."""
     import asyncio
 
+    from npc_engine.backends import make_state_store
     from npc_engine.engine import Engine
     from npc_engine.settings import Settings
+    from tests.vector_backends import new_vector_store
 
-    engine = Engine.from_settings(Settings(data_dir=tmp_path_factory.mktemp("demo-data"), embed_threads=2))
+    root = tmp_path_factory.mktemp("demo-data")
+    settings = Settings(data_dir=root, embed_threads=2)
+    server = request.getfixturevalue("chroma_server") if request.param == "chroma-server" else None
+    engine = Engine(
+        settings=settings,
+        state=make_state_store(settings),
+        embedder=demo_embedder,  # type: ignore[arg-type]
+        vectors=new_vector_store(request.param, root / "chroma", server),  # type: ignore[arg-type]
+    )
     asyncio.run(engine.ingest(DEMO_WORLD))
     yield engine
-    engine.close()
+    engine.close()  # the shared embedder has no close(): demo_embedder closes it
+
+
+POSTGRES_ENV = "NPCENGINE_TEST_POSTGRES_URL"
+
+
+def _postgres_missing(reason: str) -> NoReturn:
+    """Skip the PostgreSQL tests here; under CI (``CI=true``) fail them: they must run there."""
+    message = (
+        f"the PostgreSQL state-store tests cannot run: {reason}. Start PostgreSQL on 127.0.0.1:5432 "
+        f"(database `test`, trust auth), or run the tests through scripts/test.sh, which sets {POSTGRES_ENV}"
+    )
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A private schema in the real PostgreSQL that scripts/test.sh points at; dropped afterwards."""
-    base = os.environ.get("NPCENGINE_TEST_POSTGRES_URL")
+def postgres_server() -> str:
+    """The URL of the real PostgreSQL that scripts/test.sh points at, checked to answer."""
+    base = os.environ.get(POSTGRES_ENV)
     if not base:
-        pytest.skip("NPCENGINE_TEST_POSTGRES_URL is not set (scripts/test.sh sets it)")
+        _postgres_missing(f"{POSTGRES_ENV} is not set")
     from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.pool import NullPool
+
+    failure = None
+    try:
+        probe = create_engine(base, connect_args={"connect_timeout": 3}, poolclass=NullPool)
+        with probe.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except (ImportError, SQLAlchemyError) as exc:  # no driver, a bad URL, no server
+        failure = str(exc).splitlines()[0]
+    if failure is not None:
+        _postgres_missing(f"{POSTGRES_ENV} does not answer: {failure}")
+    return base
+
+
+@contextmanager
+def _private_schema(base: str) -> Iterator[str]:
+    """A new empty schema, as a URL whose connections use it; dropped with everything in it afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
 
     schema = f"npc_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base)
+    admin = create_engine(base, poolclass=NullPool)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A private schema in the real PostgreSQL for this session (tests share it: use unique keys)."""
+    with _private_schema(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_server: str) -> Iterator[str]:
+    """An empty schema of this test's own in the real PostgreSQL (about 0.1 s more than ``postgres_url``)."""
+    with _private_schema(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_url_any(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A state-store URL on each backend: this test's own SQLite file, or the session's PostgreSQL schema.
+
+    The PostgreSQL schema is shared by the session's tests: use tenants, players and keys of the
+    test's own (``uuid``), or ask for ``empty_state_url_any``.
+    """
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_state_url_any(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A state-store URL on each backend whose database holds nothing yet (not even the schema)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    url: str = request.getfixturevalue("fresh_postgres_url")
+    return url
 
 
 @pytest.fixture
@@ -112,3 +214,27 @@ def api_world(tmp_path: Path) -> Iterator[object]:
     world = ApiWorld.build(tmp_path)
     yield world
     world.close()
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real ``chroma run`` server on a free loopback port (:class:`npc_engine.devservices.ChromaServer`),
+    shared by the session's tests and stopped at its end. chromadb is always installed, so a server
+    that does not start is an error, here as under CI. Tests that stop or restart a server start
+    their own; stores on this one use collections of their own (``tests.vector_backends``)."""
+    from npc_engine.devservices import chroma_server as running
+
+    with running(tmp_path_factory.mktemp("chroma-server")) as server:
+        yield server
+
+
+@pytest.fixture(params=["memory", "chroma", "chroma-server"])
+def make_vector_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    """``make_vector_store()``: a fresh, empty vector store on each backend in turn (in memory,
+    embedded Chroma under ``tmp_path``, the session's Chroma server); closed after the test."""
+    from tests.vector_backends import VectorStores
+
+    server = request.getfixturevalue("chroma_server") if request.param == "chroma-server" else None
+    stores = VectorStores(request.param, tmp_path, server)
+    yield stores
+    stores.close()

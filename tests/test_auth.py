@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -33,14 +32,9 @@ from npc_engine.state.store import SqlStateStore
 from npc_engine.state.tables import api_keys, staff_sessions
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStateStore]:
-    url = (
-        f"sqlite:///{tmp_path / 'state.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    state = SqlStateStore(url)
+@pytest.fixture
+def store(state_url_any: str) -> Iterator[SqlStateStore]:
+    state = SqlStateStore(state_url_any)
     yield state
     state.close()
 

@@ -7,20 +7,24 @@ from pathlib import Path
 import pytest
 
 from knowledge.embedders.hashing import HashEmbedder
-from knowledge.stores.memory import MemoryVectorStore
 from npc_engine.engine import Engine
 from npc_engine.errors import InvalidInputError, NotFoundError, PersonaError
 from npc_engine.settings import Settings
 from npc_engine.state import SqlStateStore
+from tests.vector_backends import VectorStores
+
+# what these check happens before or beside the vector store: the fast fake is enough
+memory_only = pytest.mark.parametrize("make_vector_store", ["memory"], indirect=True)
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
+def engine(tmp_path: Path, make_vector_store: VectorStores) -> Engine:
+    """Over the hash embedder and each vector store in turn (memory, embedded Chroma, the server)."""
     return Engine(
         settings=Settings(data_dir=tmp_path),
         state=SqlStateStore("sqlite://"),
         embedder=HashEmbedder(),
-        vectors=MemoryVectorStore(),
+        vectors=make_vector_store(),
     )
 
 
@@ -31,6 +35,7 @@ async def test_ingest_stores_personas_and_the_world(engine: Engine, world_copy: 
     assert "friend" in (await engine.world()).relationship_stages
 
 
+@memory_only
 async def test_a_second_ingest_parses_and_embeds_nothing(engine: Engine, world_copy: Path) -> None:
     await engine.ingest(world_copy)
     calls = len(engine.embedder.calls)  # type: ignore[attr-defined]
@@ -39,6 +44,7 @@ async def test_a_second_ingest_parses_and_embeds_nothing(engine: Engine, world_c
     assert len(engine.embedder.calls) == calls  # type: ignore[attr-defined]
 
 
+@memory_only
 async def test_a_broken_persona_changes_nothing_stored(engine: Engine, world_copy: Path) -> None:
     await engine.ingest(world_copy)
     revision = await engine.state.revision("default")
@@ -64,6 +70,7 @@ async def test_changing_the_world_stages_regates_unchanged_lore(engine: Engine, 
     assert result.knowledge.chunks_embedded == 0  # same content and gates: nothing re-embedded
 
 
+@memory_only
 async def test_searching_an_unknown_persona_or_stage_is_a_clear_error(
     engine: Engine, world_copy: Path
 ) -> None:

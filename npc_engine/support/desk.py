@@ -54,7 +54,8 @@ TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
 
 
 def _text(value: str, what: str) -> str:
-    text = value.strip()
+    # control characters (NUL: PostgreSQL refuses it in text) are dropped, line breaks kept
+    text = "".join(ch for ch in value if ch in "\n\t" or ch.isprintable()).strip()
     if not text:
         raise InvalidInputError(f"the {what} is empty; write something for the player")
     if len(text) > MAX_TEXT:

@@ -131,24 +131,9 @@ class NpcTurns:
         was taken. A commit that names the lease's holder releases it in its own
         transaction (the caller then sets ``lease.released``); otherwise it is released here.
         """
-        settings = self.engine.settings
-        wait_s = settings.llm_timeout_s * 3 + 30  # two model tries and the composer, with room
         lease = _Lease(uuid.uuid4().hex)
         async with self._lock(key):
-            deadline = time.monotonic() + wait_s
-            delay = 0.005
-            while True:
-                conv = await self.engine.state.begin_turn(
-                    key, lease.holder, now=time.time(), ttl_s=LEASE_TTL_S, history_limit=history_limit
-                )
-                if conv is not None:
-                    break
-                if time.monotonic() > deadline:
-                    raise ConflictError(
-                        f"conversation {key.persona_id}/{key.player_id} is busy with another turn; retry later"
-                    )
-                await asyncio.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 0.2)
+            conv = await self.acquire(key, lease, history_limit=history_limit)
             heartbeat = asyncio.create_task(self._renew(key, lease))
             try:
                 yield lease, conv
@@ -156,6 +141,29 @@ class NpcTurns:
                 heartbeat.cancel()
                 if not lease.released:
                     await self.engine.state.release_lease(key, lease.holder)
+
+    async def acquire(self, key: ConversationKey, lease: _Lease, *, history_limit: int) -> Conversation:
+        """Take (or take again) the conversation's lease for ``lease.holder`` and load it, waiting while busy.
+
+        A turn whose commit lost a race calls this again before it retries: a first turn that
+        held the lease table while another first turn created the row must lease the row now,
+        or its retry would run beside the next turns instead of before or after them.
+        """
+        wait_s = self.engine.settings.llm_timeout_s * 3 + 30  # two model tries and the composer, with room
+        deadline = time.monotonic() + wait_s
+        delay = 0.005
+        while True:
+            conv = await self.engine.state.begin_turn(
+                key, lease.holder, now=time.time(), ttl_s=LEASE_TTL_S, history_limit=history_limit
+            )
+            if conv is not None:
+                return conv
+            if time.monotonic() > deadline:
+                raise ConflictError(
+                    f"conversation {key.persona_id}/{key.player_id} is busy with another turn; retry later"
+                )
+            await asyncio.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.2)
 
     async def _renew(self, key: ConversationKey, lease: _Lease) -> None:
         """Keep a long turn's lease alive; a worker that dies stops renewing and its lease lapses."""
@@ -276,7 +284,7 @@ class NpcTurns:
                         conversation=snapshot,
                         kb_revision=versions.kb_revision,
                     )
-                    snapshot = None  # a retry after a conflict reloads
+                    snapshot = None  # set again below when a conflict sends the turn round again
                     async for delta in attempt.run():
                         yield delta
                     commit_started = time.perf_counter()
@@ -296,6 +304,7 @@ class NpcTurns:
                             attempt.timings["load"] -= load_ms
                         if attempt.streamed:
                             yield TurnDelta(text="", reset=True)
+                        snapshot = await self.acquire(key, lease, history_limit=HISTORY_LIMIT)
                         continue
                     lease.released = True
                     if fixed is not None:
@@ -356,7 +365,7 @@ class NpcTurns:
         async with self._serialised(key, history_limit=0) as (lease, first):
             loaded: Conversation | None = first
             for _ in range(MAX_CONFLICT_RETRIES):
-                conv = loaded or await self.engine.state.load_conversation(key, history_limit=0)
+                conv = loaded or await self.acquire(key, lease, history_limit=0)
                 loaded = None
                 now = self.engine.clock()
                 before = state_from_json(conv.affect) if conv.affect else initial_state(persona, now)

@@ -74,7 +74,8 @@ def validate_reply(
     parsed = parse_reply(raw)
     if parsed.problem:
         return Verdict(ok=False, text="", emotion=None, problems=[parsed.problem])
-    text = parsed.text[:MAX_REPLY_CHARS].strip()
+    # control characters (NUL above all: PostgreSQL refuses it in text) never reach the player
+    text = "".join(ch for ch in parsed.text[:MAX_REPLY_CHARS] if ch in "\n\t" or ch.isprintable()).strip()
     problems = [f"{v.kind}:{v.source}" for v in guard.check(text)]
     if _SCAFFOLD_TAG.search(text):
         problems.append("system_prompt:note_tag")

@@ -8,8 +8,9 @@ import pytest
 
 from knowledge.embedders.hashing import HashEmbedder
 from knowledge.retrieval import KnowledgeBase
-from knowledge.stores.memory import MemoryVectorStore
+from knowledge.stores.base import VectorStore
 from npc_engine.state.store import SqlStateStore
+from tests.vector_backends import VectorStores
 
 STAGES = ["hostile", "wary", "stranger", "acquaintance", "friend", "confidant"]
 
@@ -77,14 +78,15 @@ def mini_world(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_kb() -> Callable[..., KnowledgeBase]:
-    def factory(
-        tenant: str = "t1", store: SqlStateStore | None = None, vectors: MemoryVectorStore | None = None
-    ):
+def make_kb(make_vector_store: VectorStores) -> Callable[..., KnowledgeBase]:
+    """``make_kb(tenant, store, vectors)``: a knowledge base over the hash embedder; its vectors
+    are a fresh store on each backend in turn (memory, embedded Chroma, the Chroma server)."""
+
+    def factory(tenant: str = "t1", store: SqlStateStore | None = None, vectors: VectorStore | None = None):
         return KnowledgeBase(
             tenant=tenant,
             embedder=HashEmbedder(),
-            vectors=vectors or MemoryVectorStore(),
+            vectors=vectors or make_vector_store(),
             catalog=store or SqlStateStore("sqlite://"),
         )
 

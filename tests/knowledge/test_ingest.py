@@ -126,11 +126,10 @@ async def test_a_secret_without_a_gate_is_rejected(mini_world: Path, make_kb) ->
         await ingest_world(make_kb(), mini_world, stages=STAGES)
 
 
-async def test_tenants_do_not_share_knowledge(mini_world: Path, make_kb) -> None:
-    from knowledge.stores.memory import MemoryVectorStore
+async def test_tenants_do_not_share_knowledge(mini_world: Path, make_kb, make_vector_store) -> None:
     from npc_engine.state.store import SqlStateStore
 
-    store, vectors = SqlStateStore("sqlite://"), MemoryVectorStore()
+    store, vectors = SqlStateStore("sqlite://"), make_vector_store()
     kb_a = make_kb("game-a", store, vectors)
     kb_b = make_kb("game-b", store, vectors)
     await ingest_world(kb_a, mini_world, stages=STAGES)

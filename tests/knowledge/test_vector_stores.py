@@ -1,26 +1,19 @@
-"""One contract, every VectorStore: the in-memory fake and embedded Chroma behave alike."""
+"""One contract, every VectorStore: the in-memory fake, embedded Chroma and a Chroma server behave alike."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from knowledge.stores.base import VectorStore
-from knowledge.stores.chroma import ChromaVectorStore
-from knowledge.stores.memory import MemoryVectorStore
 from knowledge.types import MetadataFilter, VectorRecord
+from tests.vector_backends import VectorStores
 
 
-@pytest.fixture(params=["memory", "chroma"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
-    s: VectorStore = (
-        MemoryVectorStore() if request.param == "memory" else ChromaVectorStore(path=tmp_path / "c")
-    )
-    yield s
-    s.close()
+@pytest.fixture
+def store(make_vector_store: VectorStores) -> VectorStore:
+    """A fresh store on each backend (``make_vector_store`` closes it)."""
+    return make_vector_store()
 
 
 def _records(n: int = 6) -> list[VectorRecord]:

@@ -22,12 +22,9 @@ PERSONA = "mira"
 EMAIL = "jo.doe@example.com"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def state_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'state.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
+@pytest.fixture
+def state_url(state_url_any: str) -> str:
+    return state_url_any
 
 
 @pytest.fixture
@@ -485,3 +482,13 @@ async def test_a_reply_to_a_player_with_no_conversation_starts_one(
     assert [m.role for m in conv.history] == ["staff"]
     await store.commit_turn(_npc_commit(key, conv.version))
     assert [m.seq for m in await store.list_messages(key)] == [1, 2, 3]
+
+
+async def test_a_staff_reply_with_control_characters_is_kept_without_them(
+    desk: TicketDesk, tenant: str
+) -> None:
+    ticket = await desk.open(escalation(tenant, "p-nul"))
+    sent = await desk.reply(tenant, ticket.ticket_id, staff="Mira", text="Fixed\x00 it.\x07\nSorry!")
+    assert sent.text == "Fixed it.\nSorry!"
+    (delivered,) = await desk.pending_replies(tenant, "p-nul")
+    assert delivered.text == "Fixed it.\nSorry!"

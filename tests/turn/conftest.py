@@ -100,3 +100,28 @@ def player() -> str:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+@pytest.fixture(scope="session")
+def postgres_turn_state(request: pytest.FixtureRequest, turn_backends: Backends) -> Iterator[SqlStateStore]:
+    """The demo world ingested once into the session's PostgreSQL schema, with the same fakes."""
+    state = SqlStateStore(request.getfixturevalue("postgres_url"))
+    settings = Settings(_env_file=None, embedder="hash", vector_store="memory", data_dir=turn_backends.root)  # type: ignore[call-arg]
+    engine = Engine(
+        settings=settings,
+        state=state,
+        embedder=turn_backends.embedder,
+        vectors=turn_backends.vectors,  # the same vectors: the ingest writes what is there already
+    )
+    asyncio.run(engine.ingest(DEMO_WORLD))
+    yield state
+    state.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def turn_state(request: pytest.FixtureRequest, turn_backends: Backends) -> SqlStateStore:
+    """The state store of the demo world on each backend: ``make_engine(state=turn_state)``."""
+    if request.param == "sqlite":
+        return turn_backends.state
+    state: SqlStateStore = request.getfixturevalue("postgres_turn_state")
+    return state

@@ -1,7 +1,11 @@
-"""Emotion and relationship through turns and game events: decay, stages, gating, replay."""
+"""Emotion and relationship through turns and game events: decay, stages, gating, replay.
+
+On SQLite and on the real PostgreSQL: the affect state and its event log are rows of the state store.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 
@@ -10,10 +14,16 @@ import pytest
 from npc_engine.engine import Engine
 from npc_engine.errors import InvalidInputError
 from npc_engine.llm.scripted import ScriptedChatModel
+from npc_engine.state.store import SqlStateStore
 from npc_engine.turn.types import GameEventIn
 
 MakeEngine = Callable[..., Engine]
 ANGRY = json.dumps({"text": "Get out of my forge!", "emotion": "anger", "actions": []})
+
+
+@pytest.fixture
+def make_engine(make_engine: MakeEngine, turn_state: SqlStateStore) -> MakeEngine:
+    return functools.partial(make_engine, state=turn_state)
 
 
 async def test_a_gift_raises_trust_and_enough_gifts_move_the_stage(

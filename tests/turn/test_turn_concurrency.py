@@ -1,20 +1,29 @@
-"""Concurrent turns on one conversation are serialised: no lost update, in one worker or across workers."""
+"""Concurrent turns on one conversation are serialised: no lost update, in one worker or across workers.
+
+On SQLite and on the real PostgreSQL (the scale-out state store).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Callable
-from pathlib import Path
+
+import pytest
 
 from npc_engine.engine import Engine
 from npc_engine.state.records import ConversationKey
 from npc_engine.state.store import SqlStateStore
 
 MakeEngine = Callable[..., Engine]
-DEMO_WORLD = Path(__file__).resolve().parents[2] / "examples" / "demo_world"
 PRAISE = "Thank you, you are a brilliant smith!"
 OK = json.dumps({"text": "Aye.", "emotion": "joy", "actions": []})
+
+
+@pytest.fixture
+def make_engine(make_engine: MakeEngine, turn_state: SqlStateStore) -> MakeEngine:
+    return functools.partial(make_engine, state=turn_state)
 
 
 async def _check_no_lost_update(engine: Engine, player: str, turns: int, events: int) -> None:
@@ -49,11 +58,10 @@ async def test_turns_and_events_interleaved_lose_no_update(make_engine: MakeEngi
     await _check_no_lost_update(engine, player, turns=10, events=30)
 
 
-async def test_two_workers_sharing_one_database_serialise_by_compare_and_set(
-    make_engine: MakeEngine, player: str, turn_backends: object
+async def test_two_workers_sharing_one_database_lose_no_update(
+    make_engine: MakeEngine, player: str, turn_state: SqlStateStore
 ) -> None:
-    url = turn_backends.state_url  # type: ignore[attr-defined]
-    a, b = SqlStateStore(url), SqlStateStore(url)
+    a, b = SqlStateStore(turn_state.url), SqlStateStore(turn_state.url)
     try:
         one, two = make_engine([OK], state=a), make_engine([OK], state=b)
         await asyncio.gather(
@@ -61,24 +69,6 @@ async def test_two_workers_sharing_one_database_serialise_by_compare_and_set(
             *(two.npc_turn("brannoc", player, PRAISE) for _ in range(8)),
         )
         await _check_no_lost_update(one, player, turns=16, events=32)
-    finally:
-        a.close()
-        b.close()
-
-
-async def test_on_postgresql_two_workers_lose_no_update(
-    make_engine: MakeEngine, player: str, postgres_url: str
-) -> None:
-    """The same guarantee on a real PostgreSQL (the scale-out state store)."""
-    a, b = SqlStateStore(postgres_url), SqlStateStore(postgres_url)
-    try:
-        await make_engine([OK], state=a).ingest(DEMO_WORLD)
-        one, two = make_engine([OK], state=a), make_engine([OK], state=b)
-        await asyncio.gather(
-            *(one.npc_turn("brannoc", player, PRAISE) for _ in range(6)),
-            *(two.npc_turn("brannoc", player, PRAISE) for _ in range(6)),
-        )
-        await _check_no_lost_update(one, player, turns=12, events=24)
     finally:
         a.close()
         b.close()

@@ -1,16 +1,28 @@
-"""Memory through turns: facts recalled for the same player only; old history folded into a summary."""
+"""Memory through turns: facts recalled for the same player only; old history folded into a summary.
+
+On SQLite and on the real PostgreSQL: memories, their vectors and the summary are rows of the state store.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
+
+import pytest
 
 from npc_engine.engine import Engine
 from npc_engine.llm.scripted import ScriptedChatModel
 from npc_engine.state.records import ConversationKey
+from npc_engine.state.store import SqlStateStore
 
 MakeEngine = Callable[..., Engine]
 OK = json.dumps({"text": "Aye.", "emotion": "neutral", "actions": []})
+
+
+@pytest.fixture
+def make_engine(make_engine: MakeEngine, turn_state: SqlStateStore) -> MakeEngine:
+    return functools.partial(make_engine, state=turn_state)
 
 
 def prompt_of(model: ScriptedChatModel, index: int = -1) -> str:

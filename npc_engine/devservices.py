@@ -1,0 +1,179 @@
+"""Real services on loopback for tests, benchmarks and developers: a ``chroma run`` server.
+
+::
+
+    with chroma_server(tmp / "chroma") as chroma:       # a free port on 127.0.0.1
+        settings = Settings(vector_store=chroma.spec)   # "chroma+http://127.0.0.1:PORT"
+        ...
+        chroma.restart()                                # same port, same data (fault tests)
+
+The server is chromadb's own ``chroma`` console script (the one installed next to this
+Python), started with telemetry off and bound to 127.0.0.1, so nothing leaves the machine.
+Its output goes to ``PATH/chroma.log``; a server that does not answer its heartbeat in time
+is stopped and reported with the tail of that log. On Linux the server also gets SIGTERM
+when the thread that started it ends (``PR_SET_PDEATHSIG``), so a killed test run leaves no
+server behind: start it from a thread that outlives it (the main thread, say).
+Nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from npc_engine.errors import ConfigError, VectorStoreError
+
+__all__ = ["ChromaServer", "chroma_server", "free_port"]
+
+_HOST = "127.0.0.1"
+_HEARTBEAT = "/api/v2/heartbeat"  # chromadb 1.x serves only the v2 API
+_LOG_TAIL = 2000
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((_HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """On Linux, what makes the child get SIGTERM when the thread that started it dies."""
+    if sys.platform != "linux":
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here: the child only calls it
+    except (OSError, AttributeError):
+        return None
+
+    def set_it() -> None:  # runs in the child between fork and exec
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return set_it
+
+
+class ChromaServer:
+    """One ``chroma run --path PATH --host 127.0.0.1 --port PORT`` process.
+
+    ``start`` returns once ``GET /api/v2/heartbeat`` answers (within ``startup_timeout_s``);
+    ``stop`` terminates it (killed after 10 s) and may be called any number of times;
+    ``restart`` brings it back on the same port over the same data.
+    """
+
+    def __init__(self, path: Path, port: int, *, startup_timeout_s: float = 60.0) -> None:
+        self.path = path
+        self.port = port
+        self.startup_timeout_s = startup_timeout_s
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{_HOST}:{self.port}"
+
+    @property
+    def spec(self) -> str:
+        """What ``NPC_VECTOR_STORE`` takes to use this server."""
+        return f"chroma+{self.url}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / "chroma.log"
+
+    def start(self) -> None:
+        """Start the server and wait for its heartbeat; a clear :class:`VectorStoreError` if it never answers."""
+        if self.process is not None and self.process.poll() is None:
+            return
+        exe = Path(sys.executable).with_name("chroma")
+        if not exe.exists():
+            raise ConfigError(f"no chroma server script at {exe}: pip install 'chromadb==1.5.9'")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            if probe.connect_ex((_HOST, self.port)) == 0:  # else its heartbeat would pass for ours
+                raise VectorStoreError(f"cannot start a Chroma server on {self.url}: the port is taken")
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+        command = [str(exe), "run", "--path", str(self.path), "--host", _HOST, "--port", str(self.port)]
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            preexec_fn=_parent_death_signal(),
+        )
+        self._wait_until_up()
+
+    def _wait_until_up(self) -> None:
+        import httpx
+
+        assert self.process is not None
+        deadline = time.monotonic() + self.startup_timeout_s
+        why = "no answer yet"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                why = f"it exited with status {self.process.returncode}"
+                break
+            try:
+                if httpx.get(self.url + _HEARTBEAT, timeout=1.0).status_code == 200:
+                    if self.process.poll() is None:
+                        return
+                    continue  # answered by someone else, and ours has exited: report that
+            except httpx.HTTPError as exc:
+                why = f"{type(exc).__name__}: {exc}"
+            time.sleep(0.1)
+        else:
+            why = f"no heartbeat within {self.startup_timeout_s:g} s ({why})"
+        self.stop()
+        raise VectorStoreError(
+            f"the Chroma server on {self.url} did not start: {why}. "
+            f"Last lines of {self.log_path}:\n{self._log_tail()}"
+        )
+
+    def _log_tail(self) -> str:
+        try:
+            return self.log_path.read_bytes()[-_LOG_TAIL:].decode("utf-8", "replace")
+        except OSError as exc:
+            return f"(cannot read the log: {exc})"
+
+    def stop(self) -> None:
+        """Terminate the server (SIGTERM, then SIGKILL after 10 s); a no-op when it is not running."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def restart(self) -> None:
+        """Stop, then start again on the same port over the same data (for fault tests)."""
+        self.stop()
+        self.start()
+
+
+@contextmanager
+def chroma_server(
+    path: Path, *, port: int | None = None, startup_timeout_s: float = 60.0
+) -> Iterator[ChromaServer]:
+    """A running :class:`ChromaServer` over ``path`` (on a free port unless given), stopped on exit."""
+    server = ChromaServer(path, port or free_port(), startup_timeout_s=startup_timeout_s)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
