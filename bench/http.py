@@ -40,7 +40,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -53,15 +52,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench.npc_turn import QUESTIONS, WORLD
 from npc_engine.backends import make_embedder
+from npc_engine.devservices import free_port, wait_ready
 from npc_engine.settings import Settings
 
 CLI = [sys.executable, "-m", "npc_engine.cli.main"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rss_mb(pid: int) -> float:
@@ -172,16 +166,7 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the server did not become ready")
-                time.sleep(0.3)
+            wait_ready(base, process=server)
             asyncio.run(load(base, secret, 2, 2.0, -1))  # warm up: the embedder child, caches, pools
             rates, baselines, memory, latencies = [], [], [], []
             for round_no in range(args.rounds):

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from npc_engine.devservices import chroma_server, free_port
+from npc_engine.devservices import chroma_server, free_port, wait_ready
 
 CLI = [sys.executable, "-m", "npc_engine.cli.main"]
 WORLD = ROOT / "examples" / "demo_world"
@@ -115,18 +115,10 @@ class Workers:
             proc.wait(timeout=30)
 
     def wait_ready(self, i: int, timeout_s: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.urls[i]}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            proc = self.procs[i]
-            if proc is not None and proc.poll() is not None:
-                raise RuntimeError(f"worker {i} exited; see {self.log_dir}/worker-{i}.log")
-            time.sleep(0.3)
-        raise RuntimeError(f"worker {i} was not ready in {timeout_s:.0f} s")
+        try:
+            wait_ready(self.urls[i], process=self.procs[i], timeout_s=timeout_s)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(f"worker {i}: {exc}; see {self.log_dir}/worker-{i}.log") from None
 
     def __enter__(self) -> Workers:
         for i in range(len(self.ports)):

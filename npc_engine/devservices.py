@@ -1,4 +1,5 @@
-"""Real services on loopback for tests, benchmarks and developers: a ``chroma run`` server.
+"""Real services on loopback for tests, benchmarks and developers: a ``chroma run`` server,
+and waiting for an ``npc-engine serve`` process to be ready (:func:`wait_ready`).
 
 ::
 
@@ -31,11 +32,37 @@ from typing import IO
 
 from npc_engine.errors import ConfigError, VectorStoreError
 
-__all__ = ["ChromaServer", "chroma_server", "free_port"]
+__all__ = ["ChromaServer", "chroma_server", "free_port", "wait_ready"]
 
 _HOST = "127.0.0.1"
 _HEARTBEAT = "/api/v2/heartbeat"  # chromadb 1.x serves only the v2 API
 _LOG_TAIL = 2000
+
+
+def wait_ready(
+    base_url: str,
+    *,
+    process: subprocess.Popen[bytes] | None = None,
+    timeout_s: float = 120.0,
+    path: str = "/readyz",
+) -> None:
+    """Wait until ``GET base_url + path`` answers 200; raise if ``process`` exits or time runs out."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{base_url}{path}", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(
+                f"the server at {base_url} exited (code {process.returncode}) before it was ready"
+            )
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the server at {base_url} was not ready within {timeout_s:g} s")
+        time.sleep(0.2)
 
 
 def free_port() -> int:

@@ -35,10 +35,8 @@ def test_the_readme_python_example_runs(tmp_path: Path) -> None:
 def test_the_readme_sdk_example_runs_against_a_real_server(tmp_path: Path) -> None:
     """The README's SDK example, as written, against ``npc-engine serve`` on a loopback port."""
     import json
-    import socket
-    import time
 
-    import httpx
+    from npc_engine.devservices import free_port, wait_ready
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     block = next(b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "npc_engine_sdk" in b)
@@ -55,9 +53,7 @@ def test_the_readme_sdk_example_runs_against_a_real_server(tmp_path: Path) -> No
         capture_output=True,
         text=True,
     )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [*cli, "serve", "--port", str(port), "--log-level", "warning"],
         env=env,
@@ -65,15 +61,7 @@ def test_the_readme_sdk_example_runs_against_a_real_server(tmp_path: Path) -> No
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+        wait_ready(f"http://127.0.0.1:{port}", process=server, timeout_s=90)
         env.update(NPC_API_KEY=json.loads(created.stdout)["secret"], NPC_BASE_URL=f"http://127.0.0.1:{port}")
         result = subprocess.run(
             [sys.executable, "-c", block], cwd=REPO, env=env, capture_output=True, text=True, timeout=120

@@ -1,88 +1,60 @@
-"""``npc-engine serve`` starts the real server; /healthz answers and the console asks for a login."""
+"""``npc-engine serve`` starts the real server: health, readiness, the console's login, workers."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
+from npc_engine.devservices import free_port, wait_ready
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+
+@contextmanager
+def serving(tmp_path: Path, *args: str) -> Iterator[str]:
+    """``npc-engine serve ARGS`` on a free loopback port (fast fakes), ready; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "NPC_DATA_DIR": str(tmp_path), "NPC_EMBEDDER": "hash", "NPC_VECTOR_STORE": "memory"}
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "npc_engine.cli.main", "serve", "--port", str(port), *args],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_ready(base, process=proc, timeout_s=90)
+        except (RuntimeError, TimeoutError) as exc:
+            raise AssertionError(f"{exc}\n{(tmp_path / 'serve.log').read_text()}") from None
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
 
 
 def test_serve_answers_healthz_and_redirects_the_console_to_login(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {**os.environ, "NPC_DATA_DIR": str(tmp_path), "NPC_EMBEDDER": "hash", "NPC_VECTOR_STORE": "memory"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "npc_engine.cli.main", "serve", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(
-                        proc.stderr.read().decode() if proc.stderr else "server died"
-                    ) from None
-                time.sleep(0.2)
-        assert health.status_code == 200 and health.json()["status"] == "ok"
-        console = httpx.get(f"http://127.0.0.1:{port}/console/", timeout=5)
-        assert console.status_code == 303 and console.headers["location"].endswith("/console/login")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        if proc.stderr:
-            proc.stderr.close()
-
-
-def _wait_healthy(proc: subprocess.Popen[bytes], port: int) -> httpx.Response:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
-        except httpx.TransportError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(proc.stderr.read().decode() if proc.stderr else "server died") from None
-            time.sleep(0.2)
+    with serving(tmp_path, "--log-level", "warning") as base:
+        health = httpx.get(f"{base}/healthz", timeout=5)
+        console = httpx.get(f"{base}/console/", timeout=5)
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert console.status_code == 303 and console.headers["location"].endswith("/console/login")
 
 
 def test_serve_with_two_workers_answers_readiness(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {**os.environ, "NPC_DATA_DIR": str(tmp_path), "NPC_EMBEDDER": "hash", "NPC_VECTOR_STORE": "memory"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "npc_engine.cli.main", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        ready = _wait_healthy(proc, port)
-        assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    with serving(tmp_path, "--workers", "2") as base:
+        ready = httpx.get(f"{base}/readyz", timeout=5)
         unauthenticated = httpx.post(
-            f"http://127.0.0.1:{port}/v1/npcs/brannoc/turns",
-            json={"player": {"id": "p"}, "text": "hi"},
-            timeout=5,
+            f"{base}/v1/npcs/brannoc/turns", json={"player": {"id": "p"}, "text": "hi"}, timeout=5
         )
-        assert unauthenticated.status_code == 401 and unauthenticated.json()["code"] == "unauthenticated"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        if proc.stderr:
-            proc.stderr.close()
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert unauthenticated.status_code == 401 and unauthenticated.json()["code"] == "unauthenticated"
 
 
 def test_several_workers_on_embedded_chroma_are_refused_with_the_fix(tmp_path: Path) -> None:
