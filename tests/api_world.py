@@ -49,6 +49,7 @@ class ApiWorld:
     engine: Engine
     vectors: MemoryVectorStore
     keys: dict[str, str] = field(default_factory=dict)  # "a-game", "a-staff", "a-admin", "b-game", ...
+    state_url: str | None = None  # None: SQLite in root
 
     @staticmethod
     def settings(root: Path, **overrides: Any) -> Settings:
@@ -57,10 +58,18 @@ class ApiWorld:
         )
 
     @classmethod
-    def build(cls, root: Path, script: tuple[ScriptItem, ...] = DEFAULT_SCRIPT, **overrides: Any) -> ApiWorld:
+    def build(
+        cls,
+        root: Path,
+        script: tuple[ScriptItem, ...] = DEFAULT_SCRIPT,
+        *,
+        state_url: str | None = None,
+        **overrides: Any,
+    ) -> ApiWorld:
+        """``state_url``: an empty database to keep the state in (default: SQLite in ``root``)."""
         vectors = MemoryVectorStore()
-        engine = cls._engine(root, vectors, script, **overrides)
-        world = cls(root, engine, vectors)
+        engine = cls._engine(root, vectors, script, state_url=state_url, **overrides)
+        world = cls(root, engine, vectors, state_url=state_url)
 
         async def setup() -> None:
             for tenant, label in ((GAME_A, "a"), (GAME_B, "b")):
@@ -81,11 +90,13 @@ class ApiWorld:
         vectors: MemoryVectorStore,
         script: tuple[ScriptItem, ...],
         delay_s: float = 0.0,
+        *,
+        state_url: str | None = None,
         **overrides: Any,
     ) -> Engine:
         return Engine(
             settings=cls.settings(root, **overrides),
-            state=SqlStateStore(f"sqlite:///{root / 'state.db'}"),
+            state=SqlStateStore(state_url or f"sqlite:///{root / 'state.db'}"),
             embedder=HashEmbedder(),
             vectors=vectors,
             chat_model=ScriptedChatModel(script, delay_s=delay_s),
@@ -108,7 +119,9 @@ class ApiWorld:
         ``delay_s``: the scripted model takes that long to answer; ``overrides``: Settings fields.
         """
         self.engine.close()
-        self.engine = self._engine(self.root, self.vectors, script, delay_s, **overrides)
+        self.engine = self._engine(
+            self.root, self.vectors, script, delay_s, state_url=self.state_url, **overrides
+        )
         return self
 
     def auth(self, label: str) -> dict[str, str]:
