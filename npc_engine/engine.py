@@ -355,9 +355,15 @@ class Engine:
         *,
         locale: str | None = None,
         tenant: str | None = None,
+        receipt: Callable[[SupportReply], Receipt] | None = None,
     ) -> SupportReply:
-        """One support turn: an answer with citations, or an escalation to staff (see :mod:`npc_engine.support.turn`)."""
-        return await self.support_turns.run(persona_id, player, text, locale=locale, tenant=tenant)
+        """One support turn: an answer with citations, or an escalation to staff (see :mod:`npc_engine.support.turn`).
+
+        ``receipt`` renders the request's answer; it is committed with the exchange (see :meth:`npc_turn`).
+        """
+        return await self.support_turns.run(
+            persona_id, player, text, locale=locale, tenant=tenant, receipt=receipt
+        )
 
     def stream_support_turn(
         self,
@@ -367,9 +373,12 @@ class Engine:
         *,
         locale: str | None = None,
         tenant: str | None = None,
+        receipt: Callable[[SupportReply], Receipt] | None = None,
     ) -> AsyncIterator[TurnDelta | SupportReply]:
         """Like :meth:`support_turn`, yielding the checked text sentence by sentence, then the reply."""
-        return self.support_turns.stream(persona_id, player, text, locale=locale, tenant=tenant)
+        return self.support_turns.stream(
+            persona_id, player, text, locale=locale, tenant=tenant, receipt=receipt
+        )
 
     async def _learn_resolution(self, ticket: Ticket) -> None:
         """A resolved ticket joins the resolved-ticket history (redacted) and is retrievable from now on."""

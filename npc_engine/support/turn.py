@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -30,7 +30,7 @@ import structlog
 from knowledge.types import SearchHit
 from npc_engine.errors import BackendError, ConflictError, InvalidInputError
 from npc_engine.locale import detect_language, normalise_locale
-from npc_engine.state.records import Conversation, ConversationKey, TurnWrite
+from npc_engine.state.records import Conversation, ConversationKey, Receipt, TurnWrite
 from npc_engine.support.answer import adapt_answer, introduced, pick_source, source_text
 from npc_engine.support.calibration import Calibrations, support_search
 from npc_engine.support.confidence import Assessment, assess
@@ -95,7 +95,10 @@ class SupportTurns:
         *,
         locale: str | None = None,
         tenant: str | None = None,
+        receipt: Callable[[SupportReply], Receipt] | None = None,
     ) -> SupportReply:
+        """One support turn. ``receipt(reply)`` (the request's idempotent answer) commits with the
+        exchange; that reply then has no ``persist`` timing."""
         started = time.perf_counter()
         engine, settings = self.engine, self.engine.settings
         who = Player.of(player)
@@ -245,10 +248,15 @@ class SupportTurns:
             debug={"features": assessment.features, "evidence": list(assessment.evidence)},
         )
         t = time.perf_counter()
-        await self._persist(key, conv, words, reply)
-        timings["persist"] = _ms(t)
-        timings["total"] = _ms(started)
-        reply.timings_ms = timings
+        if receipt is not None:  # the answer is stored with the exchange: fix it first
+            timings["total"] = _ms(started)
+            reply.timings_ms = timings
+            await self._persist(key, conv, words, reply, receipt(reply))
+        else:
+            await self._persist(key, conv, words, reply)
+            timings["persist"] = _ms(t)
+            timings["total"] = _ms(started)
+            reply.timings_ms = timings
         log.info(
             "support.turn",
             tenant=name,
@@ -270,13 +278,14 @@ class SupportTurns:
         *,
         locale: str | None = None,
         tenant: str | None = None,
+        receipt: Callable[[SupportReply], Receipt] | None = None,
     ) -> AsyncIterator[TurnDelta | SupportReply]:
         """The reply's text sentence by sentence, then the :class:`SupportReply`.
 
         Text is released only once it is final: an answer after it passed the source check,
         an escalation after its ticket is stored, so nothing shown is ever taken back.
         """
-        reply = await self.run(persona_id, player, text, locale=locale, tenant=tenant)
+        reply = await self.run(persona_id, player, text, locale=locale, tenant=tenant, receipt=receipt)
         for piece in _SENTENCE_END.split(reply.text):
             if piece:
                 yield TurnDelta(text=piece)
@@ -307,7 +316,12 @@ class SupportTurns:
         return " ".join(lines)
 
     async def _persist(
-        self, key: ConversationKey, conv: Conversation, words: str, reply: SupportReply
+        self,
+        key: ConversationKey,
+        conv: Conversation,
+        words: str,
+        reply: SupportReply,
+        receipt: Receipt | None = None,
     ) -> None:
         """Store the exchange (original words: only staff see the record); retry on a concurrent write."""
         engine = self.engine
@@ -331,6 +345,7 @@ class SupportTurns:
                 summarised_upto=conv.summarised_upto,
                 turns_added=1,
                 messages=[("player", words, {"locale": reply.locale}), ("agent", reply.text, meta)],
+                receipt=receipt,
             )
             try:
                 await engine.state.commit_turn(write)

@@ -112,3 +112,21 @@ def test_a_streamed_support_turn_ends_with_the_reply(api_world: ApiWorld) -> Non
         )
     blocks = answer.text.strip().split("\n\n")
     assert blocks[-1].startswith("event: reply") and all(b.startswith("event: delta") for b in blocks[:-1])
+
+
+def test_a_retried_support_turn_with_its_key_is_answered_once(api_world: ApiWorld) -> None:
+    import asyncio
+
+    from npc_engine.state.records import ConversationKey
+    from tests.api_world import GAME_A
+
+    key = str(uuid.uuid4())
+    body = {"player": {"id": "s-8"}, "text": "Can I change my character's name?"}
+    headers = {**api_world.auth("a-game"), "Idempotency-Key": key}
+    with TestClient(api_world.app()) as client:
+        first = client.post("/v1/support/aria/turns", json=body, headers=headers)
+        retry = client.post("/v1/support/aria/turns", json=body, headers=headers)
+    assert first.status_code == 200 and retry.json() == first.json()
+    assert retry.headers["idempotent-replayed"] == "true"
+    stored = asyncio.run(api_world.engine.state.list_messages(ConversationKey(GAME_A, "aria", "s-8")))
+    assert [m.role for m in stored] == ["player", "agent"]  # one exchange, not two

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -21,6 +21,7 @@ from npc_engine.server.deps import EngineDep, GameDep, RepliesDep
 from npc_engine.server.errors import ERROR_RESPONSES, request_id_of
 from npc_engine.server.idempotency import Receipts
 from npc_engine.server.sse import SSE_EVENT_SCHEMA, turn_events
+from npc_engine.state.records import Receipt
 from npc_engine.support.types import StaffReplyOut, SupportReply
 
 __all__ = ["ClaimIn", "ClaimedReplies", "router"]
@@ -53,6 +54,13 @@ def _public(reply: SupportReply, debug: bool) -> SupportReply:
     return reply if debug else reply.model_copy(update={"debug": {}})
 
 
+def _receipt(receipts: Receipts | None, body: TurnIn) -> Callable[[SupportReply], Receipt] | None:
+    """The answer committed with the exchange is the one this route sends (debug only on request)."""
+    if receipts is None:
+        return None
+    return lambda reply: receipts(_public(reply, body.debug))
+
+
 @router.post(
     "/{persona_id}/turns",
     operation_id="support_turn",
@@ -80,9 +88,14 @@ async def support_turn(
 
     if wants_stream(request, body):
 
-        async def events(_: Receipts | None) -> AsyncIterator[tuple[str, Any]]:
+        async def events(receipts: Receipts | None) -> AsyncIterator[tuple[str, Any]]:
             stream = engine.stream_support_turn(
-                persona_id, body.player, body.text, locale=body.locale, tenant=tenant
+                persona_id,
+                body.player,
+                body.text,
+                locale=body.locale,
+                tenant=tenant,
+                receipt=_receipt(receipts, body),
             )
             async for name, data in turn_events(
                 stream, final=SupportReply, request_id=request_id_of(request), on_final=record
@@ -93,11 +106,16 @@ async def support_turn(
 
         return await idempotency(request).stream(request, tenant, idempotency_key, body, events)
 
-    async def produce(_: Receipts | None) -> SupportReply:
-        reply = await timed(
-            request,
-            engine.support_turn(persona_id, body.player, body.text, locale=body.locale, tenant=tenant),
+    async def produce(receipts: Receipts | None) -> SupportReply:
+        turn = engine.support_turn(
+            persona_id,
+            body.player,
+            body.text,
+            locale=body.locale,
+            tenant=tenant,
+            receipt=_receipt(receipts, body),
         )
+        reply = await timed(request, turn)
         record(reply)
         return _public(reply, body.debug)
 
