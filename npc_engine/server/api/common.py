@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import Annotated, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Header, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from npc_engine.errors import RequestTimeoutError
-from npc_engine.server.idempotency import Idempotency
+from npc_engine.server.errors import request_id_of
+from npc_engine.server.idempotency import Idempotency, Receipts
 from npc_engine.server.metrics import Metrics
+from npc_engine.server.sse import turn_events
+from npc_engine.state.records import Receipt
 from npc_engine.turn.types import Player
 
 __all__ = [
     "IdempotencyKey",
     "TurnIn",
+    "answer_turn",
     "idempotency",
     "metrics",
     "timed",
@@ -85,3 +90,62 @@ async def timed(request: Request, work: Awaitable[T]) -> T:
         raise RequestTimeoutError(
             f"the request ran over {limit:g} s (NPC_REQUEST_TIMEOUT_S); retry, or raise the limit"
         ) from None
+
+
+TurnReply = TypeVar("TurnReply", bound=BaseModel)
+
+
+def _public(reply: TurnReply, debug: bool) -> TurnReply:
+    """What a turn route sends: the reply, with its ``debug`` section only when asked for."""
+    return reply if debug else reply.model_copy(update={"debug": {}})
+
+
+async def answer_turn(
+    request: Request,
+    body: TurnIn,
+    *,
+    tenant: str,
+    idempotency_key: str | None,
+    kind: str,
+    final: type[TurnReply],
+    run: Callable[..., Awaitable[TurnReply]],
+    stream: Callable[..., AsyncIterator[Any]],
+) -> Response:
+    """A turn route's answer: JSON or SSE, idempotent, timed, counted in the metrics.
+
+    ``run`` and ``stream`` are the engine's turn and its streaming twin with the persona bound
+    (``functools.partial(engine.npc_turn, persona_id)``); both take a ``receipt`` so the answer
+    is committed with the turn (:mod:`npc_engine.server.idempotency`).
+    """
+    observe = metrics(request)
+
+    def record(reply: Any) -> None:
+        observe.observe_turn(kind, tenant, reply)
+
+    def receipt_of(receipts: Receipts | None) -> Callable[[TurnReply], Receipt] | None:
+        if receipts is None:
+            return None
+        return lambda reply: receipts(_public(reply, body.debug))
+
+    args = (body.player, body.text)
+    if wants_stream(request, body):
+
+        async def events(receipts: Receipts | None) -> AsyncIterator[tuple[str, Any]]:
+            items = stream(*args, locale=body.locale, tenant=tenant, receipt=receipt_of(receipts))
+            async for name, data in turn_events(
+                items, final=final, request_id=request_id_of(request), on_final=record
+            ):
+                if name == "reply" and not body.debug:
+                    data = {**data, "debug": {}}
+                yield name, data
+
+        return await idempotency(request).stream(request, tenant, idempotency_key, body, events)
+
+    async def produce(receipts: Receipts | None) -> TurnReply:
+        reply = await timed(
+            request, run(*args, locale=body.locale, tenant=tenant, receipt=receipt_of(receipts))
+        )
+        record(reply)
+        return _public(reply, body.debug)
+
+    return await idempotency(request).json(request, tenant, idempotency_key, body, produce)

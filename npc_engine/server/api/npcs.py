@@ -7,8 +7,8 @@ path).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any
+import functools
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -17,16 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from npc_engine.server.api.common import (
     IdempotencyKey,
     TurnIn,
+    answer_turn,
     idempotency,
-    metrics,
     timed,
-    wants_stream,
 )
 from npc_engine.server.deps import EngineDep, EventsDep, GameDep
-from npc_engine.server.errors import ERROR_RESPONSES, request_id_of
+from npc_engine.server.errors import ERROR_RESPONSES
 from npc_engine.server.idempotency import Receipts
-from npc_engine.server.sse import SSE_EVENT_SCHEMA, turn_events
-from npc_engine.state.records import Receipt
+from npc_engine.server.sse import SSE_EVENT_SCHEMA
 from npc_engine.turn.conversation import ConversationView
 from npc_engine.turn.types import EventOutcome, GameEventIn, NpcReply, Player
 
@@ -59,17 +57,6 @@ class EventIn(BaseModel):
     event: GameEventIn = Field(description="`type` from the persona's event impacts, or a custom one.")
 
 
-def _public(reply: NpcReply, debug: bool) -> NpcReply:
-    return reply if debug else reply.model_copy(update={"debug": {}})
-
-
-def _receipt(receipts: Receipts | None, body: TurnIn) -> Callable[[NpcReply], Receipt] | None:
-    """The answer committed with the turn is the one this route sends (debug only on request)."""
-    if receipts is None:
-        return None
-    return lambda reply: receipts(_public(reply, body.debug))
-
-
 @router.post(
     "/{persona_id}/turns",
     operation_id="npc_turn",
@@ -86,46 +73,16 @@ async def npc_turn(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """The NPC's reply: text, emotion, relationship, validated actions, cited lore, usage, timings."""
-    tenant = principal.tenant
-    observe = metrics(request)
-
-    def record(reply: Any) -> None:
-        observe.observe_turn("npc", tenant, reply)
-
-    if wants_stream(request, body):
-
-        async def events(receipts: Receipts | None) -> AsyncIterator[tuple[str, Any]]:
-            stream = engine.stream_npc_turn(
-                persona_id,
-                body.player,
-                body.text,
-                locale=body.locale,
-                tenant=tenant,
-                receipt=_receipt(receipts, body),
-            )
-            async for name, data in turn_events(
-                stream, final=NpcReply, request_id=request_id_of(request), on_final=record
-            ):
-                if name == "reply" and not body.debug:
-                    data = {**data, "debug": {}}
-                yield name, data
-
-        return await idempotency(request).stream(request, tenant, idempotency_key, body, events)
-
-    async def produce(receipts: Receipts | None) -> NpcReply:
-        turn = engine.npc_turn(
-            persona_id,
-            body.player,
-            body.text,
-            locale=body.locale,
-            tenant=tenant,
-            receipt=_receipt(receipts, body),
-        )
-        reply = await timed(request, turn)
-        record(reply)
-        return _public(reply, body.debug)
-
-    return await idempotency(request).json(request, tenant, idempotency_key, body, produce)
+    return await answer_turn(
+        request,
+        body,
+        tenant=principal.tenant,
+        idempotency_key=idempotency_key,
+        kind="npc",
+        final=NpcReply,
+        run=functools.partial(engine.npc_turn, persona_id),
+        stream=functools.partial(engine.stream_npc_turn, persona_id),
+    )
 
 
 @router.post(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any
+import functools
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
@@ -12,16 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from npc_engine.server.api.common import (
     IdempotencyKey,
     TurnIn,
+    answer_turn,
     idempotency,
-    metrics,
-    timed,
-    wants_stream,
 )
 from npc_engine.server.deps import EngineDep, GameDep, RepliesDep
-from npc_engine.server.errors import ERROR_RESPONSES, request_id_of
+from npc_engine.server.errors import ERROR_RESPONSES
 from npc_engine.server.idempotency import Receipts
-from npc_engine.server.sse import SSE_EVENT_SCHEMA, turn_events
-from npc_engine.state.records import Receipt
+from npc_engine.server.sse import SSE_EVENT_SCHEMA
 from npc_engine.support.types import StaffReplyOut, SupportReply
 
 __all__ = ["ClaimIn", "ClaimedReplies", "router"]
@@ -50,17 +47,6 @@ class ClaimedReplies(BaseModel):
     replies: list[StaffReplyOut] = Field(default_factory=list)
 
 
-def _public(reply: SupportReply, debug: bool) -> SupportReply:
-    return reply if debug else reply.model_copy(update={"debug": {}})
-
-
-def _receipt(receipts: Receipts | None, body: TurnIn) -> Callable[[SupportReply], Receipt] | None:
-    """The answer committed with the exchange is the one this route sends (debug only on request)."""
-    if receipts is None:
-        return None
-    return lambda reply: receipts(_public(reply, body.debug))
-
-
 @router.post(
     "/{persona_id}/turns",
     operation_id="support_turn",
@@ -80,46 +66,16 @@ async def support_turn(
 
     Staff replies waiting for this player come with the reply (``staff_replies``), once.
     """
-    tenant = principal.tenant
-    observe = metrics(request)
-
-    def record(reply: Any) -> None:
-        observe.observe_turn("support", tenant, reply)
-
-    if wants_stream(request, body):
-
-        async def events(receipts: Receipts | None) -> AsyncIterator[tuple[str, Any]]:
-            stream = engine.stream_support_turn(
-                persona_id,
-                body.player,
-                body.text,
-                locale=body.locale,
-                tenant=tenant,
-                receipt=_receipt(receipts, body),
-            )
-            async for name, data in turn_events(
-                stream, final=SupportReply, request_id=request_id_of(request), on_final=record
-            ):
-                if name == "reply" and not body.debug:
-                    data = {**data, "debug": {}}
-                yield name, data
-
-        return await idempotency(request).stream(request, tenant, idempotency_key, body, events)
-
-    async def produce(receipts: Receipts | None) -> SupportReply:
-        turn = engine.support_turn(
-            persona_id,
-            body.player,
-            body.text,
-            locale=body.locale,
-            tenant=tenant,
-            receipt=_receipt(receipts, body),
-        )
-        reply = await timed(request, turn)
-        record(reply)
-        return _public(reply, body.debug)
-
-    return await idempotency(request).json(request, tenant, idempotency_key, body, produce)
+    return await answer_turn(
+        request,
+        body,
+        tenant=principal.tenant,
+        idempotency_key=idempotency_key,
+        kind="support",
+        final=SupportReply,
+        run=functools.partial(engine.support_turn, persona_id),
+        stream=functools.partial(engine.stream_support_turn, persona_id),
+    )
 
 
 @router.post(
