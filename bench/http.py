@@ -38,7 +38,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import subprocess
@@ -50,12 +49,11 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.npc_turn import QUESTIONS, WORLD
+from bench._served import CLI, ingest_with_key
+from bench.npc_turn import QUESTIONS
 from npc_engine.backends import make_embedder
 from npc_engine.devservices import free_port, wait_ready
 from npc_engine.settings import Settings
-
-CLI = [sys.executable, "-m", "npc_engine.cli.main"]
 
 
 def rss_mb(pid: int) -> float:
@@ -146,15 +144,7 @@ def main() -> None:
             "NPC_RATE_LIMIT_PER_S": "0",  # measure the engine, not the limiter
         }
         started = time.perf_counter()
-        subprocess.run([*CLI, "ingest", str(WORLD)], env=env, check=True, stdout=subprocess.DEVNULL)
-        created = subprocess.run(
-            [*CLI, "keys", "create", "--tenant", "default", "--role", "game", "--name", "bench", "--json"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        secret = json.loads(created.stdout)["secret"]
+        secret = ingest_with_key(env, key_name="bench")
         print(f"ingested the demo world and made a key in {time.perf_counter() - started:.1f} s")
 
         port = free_port()

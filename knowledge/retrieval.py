@@ -29,14 +29,18 @@ from knowledge.embedders.base import Embedder
 from knowledge.gating import OPEN_GATE, Asker, GateProfile, allowed_gate_ids
 from knowledge.lexical import LexicalIndex
 from knowledge.stores.base import VectorStore
-from knowledge.types import KINDS, Kind, MetadataFilter, SearchHit
-from npc_engine.errors import BackendError, InvalidInputError
+from knowledge.types import KINDS, Kind, MetadataFilter, Retrieval, SearchHit
+from npc_engine.errors import BackendError, EmbedderError, InvalidInputError, VectorStoreError
 
 __all__ = ["KnowledgeBase", "partition_name"]
 
 log = structlog.get_logger("npc_engine.knowledge")
 
 RRF_K = 60
+_UNAVAILABLE: dict[type[BackendError], str] = {
+    VectorStoreError: "vector store unavailable",
+    EmbedderError: "embedder unavailable",
+}
 
 
 def partition_name(tenant: str, embedder_id: str, kind: Kind, gate_id: str) -> str:
@@ -180,7 +184,35 @@ class KnowledgeBase:
         ``query_vector``: the query's embedding when the caller has it, or an awaitable of it
         still being computed (BM25 runs meanwhile; ``None`` from it means the embedder failed).
         ``revision``: the catalog revision the caller already read (saves a round trip).
+        :meth:`retrieve` also says whether the search degraded.
         """
+        found = await self.retrieve(
+            query,
+            kinds=kinds,
+            asker=asker,
+            k=k,
+            candidates=candidates,
+            dedupe_sources=dedupe_sources,
+            query_vector=query_vector,
+            revision=revision,
+        )
+        return found.hits
+
+    async def retrieve(
+        self,
+        query: str,
+        *,
+        kinds: Sequence[Kind] = ("lore",),
+        asker: Asker | None = None,
+        k: int = 5,
+        candidates: int = 40,
+        dedupe_sources: bool = False,
+        query_vector: np.ndarray | Awaitable[np.ndarray | None] | None = None,
+        revision: int | None = None,
+    ) -> Retrieval:
+        """:meth:`search`, with ``Retrieval.degraded`` saying whether dense search was left out
+        and why: callers that must not trust BM25 alone (the support turn) tell the outage apart
+        from a question the knowledge base does not cover."""
         if not query or not query.strip():
             raise InvalidInputError("the search query is empty; pass the player's words")
         bad = [kind for kind in kinds if kind not in KINDS]
@@ -208,13 +240,19 @@ class KnowledgeBase:
         mask = kind_ok[snap.kind_codes] & gate_ok[snap.gate_codes]
         lexical = snap.lexical.search(query, k=candidates, mask=mask)
         dense: list[tuple[str, float]] = []
+        degraded: str | None = None
         try:
             vector = await pending if pending is not None else query_vector
             if vector is None:
+                degraded = _UNAVAILABLE[EmbedderError]
                 log.warning("kb.dense_unavailable", tenant=self.tenant, error="no query embedding")
             else:
                 dense = await self._dense(snap, searches, np.asarray(vector), kind_ok, candidates)
         except BackendError as exc:  # degrade to lexical search (still gated), never fail the turn
+            degraded = next(
+                (why for kind, why in _UNAVAILABLE.items() if isinstance(exc, kind)),
+                f"{exc.code} in dense search",
+            )
             log.warning("kb.dense_unavailable", tenant=self.tenant, error=str(exc), code=exc.code)
 
         fused: dict[str, _Fused] = {}
@@ -253,7 +291,7 @@ class KnowledgeBase:
             )
             if len(hits) >= k:
                 break
-        return hits
+        return Retrieval(hits, degraded)
 
     async def _embed(self, query: str) -> np.ndarray:
         return (await self.embedder.embed([query], kind="query"))[0]

@@ -11,6 +11,7 @@ __all__ = [
     "Document",
     "Kind",
     "MetadataFilter",
+    "Retrieval",
     "Scalar",
     "SearchHit",
     "VectorHit",
@@ -122,3 +123,15 @@ class SearchHit:
     lexical_rank: int | None
     dense_rank: int | None
     metadata: dict[str, Scalar]
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    """A search's hits, and whether dense search took part in finding them.
+
+    ``degraded`` says why it did not (``"vector store unavailable"``, ``"embedder
+    unavailable"``): the hits are then BM25's alone and carry no ``dense_score``.
+    """
+
+    hits: list[SearchHit]
+    degraded: str | None = None

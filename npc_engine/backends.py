@@ -47,7 +47,9 @@ def make_embedder(settings: Settings, *, threads: int | None = None) -> Embedder
 
 
 def make_vector_store(settings: Settings) -> VectorStore:
-    """``chroma`` (embedded under data_dir), ``chroma+http://HOST:PORT`` or ``memory``."""
+    """``chroma`` (embedded under data_dir), ``chroma+http://HOST:PORT`` or ``memory``.
+
+    A Chroma server's requests are each bounded by ``settings.vector_timeout_s``."""
     spec = settings.vector_store
     if spec == "chroma":
         from knowledge.stores.chroma import ChromaVectorStore
@@ -56,7 +58,7 @@ def make_vector_store(settings: Settings) -> VectorStore:
     if spec.startswith(("chroma+http://", "chroma+https://")):
         from knowledge.stores.chroma import ChromaVectorStore
 
-        return ChromaVectorStore(url=spec.removeprefix("chroma+"))
+        return ChromaVectorStore(url=spec.removeprefix("chroma+"), timeout_s=settings.vector_timeout_s)
     if spec == "memory":
         from knowledge.stores.memory import MemoryVectorStore
 

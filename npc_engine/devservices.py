@@ -1,5 +1,7 @@
 """Real services on loopback for tests, benchmarks and developers: a ``chroma run`` server,
-and waiting for an ``npc-engine serve`` process to be ready (:func:`wait_ready`).
+llama.cpp's OpenAI-compatible server with the bundled GGUF (:func:`llama_server`), waiting
+for an ``npc-engine serve`` process to be ready (:func:`wait_ready`), and a TCP proxy whose
+link can be cut (:class:`CuttableProxy`: a database outage on demand).
 
 ::
 
@@ -19,12 +21,15 @@ Nothing happens at import time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +37,15 @@ from typing import IO
 
 from npc_engine.errors import ConfigError, VectorStoreError
 
-__all__ = ["ChromaServer", "chroma_server", "free_port", "wait_ready"]
+__all__ = [
+    "ChromaServer",
+    "CuttableProxy",
+    "chroma_server",
+    "free_port",
+    "llama_server",
+    "postgres_schema",
+    "wait_ready",
+]
 
 _HOST = "127.0.0.1"
 _HEARTBEAT = "/api/v2/heartbeat"  # chromadb 1.x serves only the v2 API
@@ -117,8 +130,13 @@ class ChromaServer:
     def log_path(self) -> Path:
         return self.path / "chroma.log"
 
-    def start(self) -> None:
-        """Start the server and wait for its heartbeat; a clear :class:`VectorStoreError` if it never answers."""
+    def start(self, *, wait: bool = True) -> None:
+        """Start the server and wait for its heartbeat; a clear :class:`VectorStoreError` if it never answers.
+
+        ``wait=False``: return once the process is started, and call :meth:`wait_until_up`
+        later (from any thread: an event loop can start the server from its own long-lived
+        thread, which the server's life is tied to, and wait for it in a worker thread).
+        """
         if self.process is not None and self.process.poll() is None:
             return
         exe = Path(sys.executable).with_name("chroma")
@@ -139,12 +157,15 @@ class ChromaServer:
             env=env,
             preexec_fn=_parent_death_signal(),
         )
-        self._wait_until_up()
+        if wait:
+            self.wait_until_up()
 
-    def _wait_until_up(self) -> None:
+    def wait_until_up(self) -> None:
+        """Return once the started server answers its heartbeat; else stop it and raise."""
         import httpx
 
-        assert self.process is not None
+        if self.process is None:
+            raise VectorStoreError(f"the Chroma server on {self.url} is not started")
         deadline = time.monotonic() + self.startup_timeout_s
         why = "no answer yet"
         while time.monotonic() < deadline:
@@ -204,3 +225,177 @@ def chroma_server(
         yield server
     finally:
         server.stop()
+
+
+class CuttableProxy:
+    """A TCP proxy on a free loopback port to ``target`` (``host:port``) whose link can be cut.
+
+    For fault tests and benchmarks: point a client at :attr:`address` instead of the service,
+    then :meth:`cut` (every open connection is closed, new ones are accepted and closed at
+    once, as when a database restarts or a network partition begins) and :meth:`heal`.
+    Threads only; stopped on exit::
+
+        with CuttableProxy("127.0.0.1:5432") as pg:
+            url = f"postgresql+psycopg://postgres@{pg.address}/test"
+            ...
+            pg.cut()
+            ...
+            pg.heal()
+    """
+
+    def __init__(self, target: str) -> None:
+        host, _, port = target.rpartition(":")
+        self.target = (host or _HOST, int(port))
+        self._listener = socket.create_server((_HOST, 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._cut = False
+        self._closed = False
+        self.refused = 0  # connections accepted and closed while cut
+        self._thread = threading.Thread(target=self._accept, name="cuttable-proxy", daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        return f"{_HOST}:{self.port}"
+
+    def cut(self) -> None:
+        """Close every connection through the proxy, and refuse new ones until :meth:`heal`."""
+        with self._lock:
+            self._cut = True
+            sockets, self._open = list(self._open), set()
+        for sock in sockets:
+            _close(sock)
+
+    def heal(self) -> None:
+        with self._lock:
+            self._cut = False
+
+    def close(self) -> None:
+        self._closed = True
+        self.cut()
+        _close(self._listener)
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> CuttableProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                if self._closed:
+                    return
+                time.sleep(0.01)  # a connection reset before it was accepted, or out of descriptors
+                continue
+            with self._lock:
+                cut = self._cut
+            if cut:
+                self.refused += 1
+                _close(client)
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                _close(client)
+                continue
+            with self._lock:
+                self._open.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                self._open.discard(source)
+                self._open.discard(sink)
+            _close(source)
+            _close(sink)
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
+        sock.close()
+
+
+@contextmanager
+def llama_server(
+    log_dir: Path,
+    *,
+    model: Path | None = None,
+    alias: str = "smollm2",
+    threads: int = 1,
+    context: int = 2048,
+    startup_timeout_s: float = 90.0,
+) -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server (:mod:`npc_engine.llm.llama_server`) on a free loopback
+    port, serving ``model`` (default: the bundled GGUF) as ``alias``; yields its base URL
+    (``http://127.0.0.1:PORT/v1``, for ``NPC_LLM=openai:URL#ALIAS``) once ``/v1/models``
+    answers, and stops it on exit. Its output goes to ``log_dir/llama-server.log``."""
+    if model is None:
+        from npc_engine.llm.llamacpp import bundled_gguf
+
+        model = bundled_gguf()
+    port = free_port()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / "llama-server.log"
+    with log_path.open("ab") as log:  # not a pipe: the model's load log would fill it and block the server
+        process = subprocess.Popen(
+            [sys.executable, "-m", "npc_engine.llm.llama_server", "--model", str(model),
+             "--host", _HOST, "--port", str(port), "--n_threads", str(threads), "--n_ctx", str(context),
+             "--model_alias", alias],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_parent_death_signal(),
+        )  # fmt: skip
+    base = f"http://{_HOST}:{port}/v1"
+    try:
+        try:
+            wait_ready(base, process=process, timeout_s=startup_timeout_s, path="/models")
+        except (RuntimeError, TimeoutError) as exc:
+            tail = log_path.read_bytes()[-_LOG_TAIL:].decode("utf-8", "replace")
+            raise RuntimeError(
+                f"llama.cpp's server did not start: {exc}. Last lines of {log_path}:\n{tail}"
+            ) from None
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def postgres_schema(base_url: str, *, prefix: str = "npc") -> Iterator[str]:
+    """A new, empty schema ``{prefix}_XXXXXXXX`` in the PostgreSQL at ``base_url``; yields a URL whose
+    connections use it (``search_path``), and drops it with everything in it on exit. For tests and
+    benchmarks that must not touch the database's other schemas."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base_url, poolclass=NullPool)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{base_url}{'&' if '?' in base_url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()

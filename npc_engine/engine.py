@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from npc_engine.llm.base import ChatModel
     from npc_engine.support.desk import TicketDesk
     from npc_engine.support.pii import PiiRedactor
-    from npc_engine.support.tickets import Ticket
+    from npc_engine.support.resolutions import Resolutions
     from npc_engine.support.turn import SupportTurns
     from npc_engine.support.types import SupportReply
     from npc_engine.turn.conversation import ConversationView
@@ -102,6 +102,7 @@ class Engine:
         self._turns: NpcTurns | None = None
         self._support: SupportTurns | None = None
         self._desk: TicketDesk | None = None
+        self._resolutions: Resolutions | None = None
         self._redactor: PiiRedactor | None = None
 
     @property
@@ -136,9 +137,18 @@ class Engine:
             from npc_engine.support.desk import TicketDesk
 
             self._desk = TicketDesk(
-                self.state, redactor=self.redactor, clock=self.clock, on_resolved=self._learn_resolution
+                self.state, redactor=self.redactor, clock=self.clock, on_resolved=self.resolutions.learn
             )
         return self._desk
+
+    @property
+    def resolutions(self) -> Resolutions:
+        """Resolved tickets joining the knowledge base, caught up after an outage (no restart needed)."""
+        if self._resolutions is None:
+            from npc_engine.support.resolutions import Resolutions
+
+            self._resolutions = Resolutions(self)
+        return self._resolutions
 
     @property
     def support_turns(self) -> SupportTurns:
@@ -378,32 +388,4 @@ class Engine:
         """Like :meth:`support_turn`, yielding the checked text sentence by sentence, then the reply."""
         return self.support_turns.stream(
             persona_id, player, text, locale=locale, tenant=tenant, receipt=receipt
-        )
-
-    async def _learn_resolution(self, ticket: Ticket) -> None:
-        """A resolved ticket joins the resolved-ticket history (redacted) and is retrievable from now on."""
-        from knowledge.ingest import ingest_documents
-        from knowledge.types import Document
-
-        question = ticket.question_redacted or ticket.summary
-        resolution = self.redactor.redact(ticket.resolution).text
-        if not question.strip() or not resolution.strip():
-            return
-        doc = Document(
-            kind="ticket",
-            doc_id=ticket.ticket_id,
-            title=question[:300],
-            body=resolution,
-            source_path=f"desk/{ticket.ticket_id}",
-            locale=ticket.locale,
-            category=ticket.category,  # "unknown" too: similar questions then get the staff answer
-            extra={"question": question, "resolution": resolution},
-        )
-        await ingest_documents(
-            self.knowledge(ticket.tenant),
-            [doc],
-            root="desk",
-            rel=f"tickets/{ticket.ticket_id}",
-            chunk_tokens=self.settings.chunk_tokens,
-            chunk_overlap=self.settings.chunk_overlap,
         )

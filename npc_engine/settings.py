@@ -9,7 +9,8 @@ Backends are chosen by string ids (imported lazily, see ``npc_engine.backends``)
 =================  ===================================================================
 ``embedder``       ``e5`` (bundled multilingual-e5-small, default), ``hash`` (fake, tests)
 ``vector_store``   ``chroma`` (embedded under ``data_dir``), ``chroma+http://HOST:PORT``
-                   (a ``chroma run`` server), ``memory`` (in-process, tests)
+                   (a ``chroma run`` server; each request bounded by ``vector_timeout_s``),
+                   ``memory`` (in-process, tests)
 ``state_url``      an SQLAlchemy URL; default ``sqlite:///<data_dir>/state.db``;
                    ``postgresql+psycopg://...`` at scale
 ``llm``            ``llamacpp`` (bundled SmolLM2-135M GGUF, default), ``llamacpp:PATH.gguf``,
@@ -35,6 +36,9 @@ class Settings(BaseSettings):
     tenant: str = Field(default="default", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     embedder: str = "e5"
     vector_store: str = "chroma"
+    vector_timeout_s: float = Field(
+        default=10.0, gt=0, le=600, description="Longest wait for one request to a Chroma server."
+    )
     state_url: str | None = None
     embed_threads: int = Field(default=0, ge=0, description="0: all cores for ingest, 1 when serving.")
     embed_batch: int = Field(default=32, ge=1, le=1024)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+from npc_engine.devservices import postgres_schema
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_WORLD = REPO / "examples" / "demo_world"
@@ -57,6 +57,19 @@ def pytest_configure(config: pytest.Config) -> None:
             del os.environ[name]
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ["LANGSMITH_TRACING"] = "false"
+    _plain_tracebacks()
+
+
+def _plain_tracebacks() -> None:
+    """structlog's default console renderer draws a logged exception with rich, every frame's
+    locals included: thousands of lines and about 4 s for each 500 a test provokes on purpose.
+    The suite keeps the default configuration otherwise, with plain tracebacks."""
+    import structlog
+
+    processors = list(structlog.get_config()["processors"])
+    if processors and isinstance(processors[-1], structlog.dev.ConsoleRenderer):
+        processors[-1] = structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
+        structlog.configure(processors=processors)
 
 
 @pytest.fixture
@@ -152,35 +165,27 @@ def postgres_server() -> str:
     return base
 
 
-@contextmanager
-def _private_schema(base: str) -> Iterator[str]:
-    """A new empty schema, as a URL whose connections use it; dropped with everything in it afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.pool import NullPool
+@pytest.fixture
+def store(state_url_any: str) -> Iterator[object]:
+    """A :class:`~npc_engine.state.store.SqlStateStore` on each backend (``state_url_any``), closed after."""
+    from npc_engine.state.store import SqlStateStore
 
-    schema = f"npc_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, poolclass=NullPool)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    state = SqlStateStore(state_url_any)
+    yield state
+    state.close()
 
 
 @pytest.fixture(scope="session")
 def postgres_url(postgres_server: str) -> Iterator[str]:
     """A private schema in the real PostgreSQL for this session (tests share it: use unique keys)."""
-    with _private_schema(postgres_server) as url:
+    with postgres_schema(postgres_server, prefix="npc_test") as url:
         yield url
 
 
 @pytest.fixture
 def fresh_postgres_url(postgres_server: str) -> Iterator[str]:
     """An empty schema of this test's own in the real PostgreSQL (about 0.1 s more than ``postgres_url``)."""
-    with _private_schema(postgres_server) as url:
+    with postgres_schema(postgres_server, prefix="npc_test") as url:
         yield url
 
 
@@ -226,6 +231,17 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
     with running(tmp_path_factory.mktemp("chroma-server")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server with the bundled GGUF on a free loopback port, shared
+    by the session's tests: its base URL (``http://127.0.0.1:PORT/v1``), model ``smollm2``."""
+    pytest.importorskip("llama_cpp.server", reason="the llama-cpp-python[server] extra is not installed")
+    from npc_engine.devservices import llama_server as running
+
+    with running(tmp_path_factory.mktemp("llama-server")) as base:
+        yield base
 
 
 @pytest.fixture(params=["memory", "chroma", "chroma-server"])

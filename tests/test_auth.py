@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -30,13 +29,6 @@ from npc_engine.errors import (
 )
 from npc_engine.state.store import SqlStateStore
 from npc_engine.state.tables import api_keys, staff_sessions
-
-
-@pytest.fixture
-def store(state_url_any: str) -> Iterator[SqlStateStore]:
-    state = SqlStateStore(state_url_any)
-    yield state
-    state.close()
 
 
 @pytest.fixture

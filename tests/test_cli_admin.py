@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,50 @@ def test_creating_a_tenant_twice_says_it_exists(data_dir: Path) -> None:
 def test_a_tenant_name_must_be_a_valid_id(data_dir: Path) -> None:
     code, _, err = run(data_dir, "tenants", "create", "Ember Fall")
     assert code == 1 and "not a valid id" in err
+
+
+def tenant_exists(state_url: str, tenant: str) -> bool:
+    store = SqlStateStore(state_url)
+    try:
+        return asyncio.run(store.tenant_exists(tenant))
+    finally:
+        store.close()
+
+
+def test_a_display_name_over_200_characters_is_refused_before_anything_is_stored(
+    state_url_any: str, tmp_path: Path
+) -> None:
+    tenant = f"t{uuid.uuid4().hex[:10]}"
+    result = CliRunner().invoke(
+        app,
+        ["tenants", "create", tenant, "--display-name", "N" * 201, "--data-dir", str(tmp_path)],
+        env={"NPC_STATE_URL": state_url_any},
+    )
+    assert result.exit_code == 1
+    assert result.stderr == "error: --display-name has 201 characters; keep it to 200\n"
+    assert not tenant_exists(state_url_any, tenant)
+
+
+def test_a_display_name_of_200_characters_is_stored_on_every_database(
+    state_url_any: str, tmp_path: Path
+) -> None:
+    tenant = f"t{uuid.uuid4().hex[:10]}"
+    result = CliRunner().invoke(
+        app,
+        ["tenants", "create", tenant, "--display-name", "Ñ" * 200, "--json", "--data-dir", str(tmp_path)],
+        env={"NPC_STATE_URL": state_url_any},
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"ok": True, "tenant": tenant, "created": True}
+    assert tenant_exists(state_url_any, tenant)
+
+
+def test_a_display_name_with_control_characters_is_refused(data_dir: Path) -> None:
+    code, out, _ = run(data_dir, "tenants", "create", "moonfall", "--display-name", "Moon\x00fall", "--json")
+    assert code == 1
+    assert json.loads(out)["error"]["code"] == "invalid_input" and "control characters" in out
+    code, _, _ = run(data_dir, "keys", "list", "--tenant", "moonfall")
+    assert code == 1  # no such tenant
 
 
 def test_a_created_key_prints_its_secret_once_and_it_works(data_dir: Path) -> None:

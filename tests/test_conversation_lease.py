@@ -7,7 +7,6 @@ statement that reads it, and the commit ends the lease.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,13 +14,6 @@ from npc_engine.state.records import ConversationKey, TurnWrite
 from npc_engine.state.store import SqlStateStore
 
 TTL = 60.0
-
-
-@pytest.fixture
-def store(state_url_any: str) -> Iterator[SqlStateStore]:
-    state = SqlStateStore(state_url_any)
-    yield state
-    state.close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -19,13 +19,6 @@ from npc_engine.state.records import ConversationKey, StoredMemory, TurnWrite
 from npc_engine.state.store import SqlStateStore
 
 T0 = 1_700_000_000.123456  # sub-second times must come back exactly (no float4, no rounding)
-
-
-@pytest.fixture
-def store(state_url_any: str) -> Iterator[SqlStateStore]:
-    state = SqlStateStore(state_url_any)
-    yield state
-    state.close()
 
 
 @pytest.fixture

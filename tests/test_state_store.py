@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from knowledge.embedders.hashing import HashEmbedder
 from knowledge.gating import OPEN_GATE, GateProfile
 from knowledge.stores.memory import MemoryVectorStore
 from npc_engine.engine import Engine
-from npc_engine.errors import StateStoreError
+from npc_engine.errors import InvalidInputError, StateStoreError
 from npc_engine.settings import Settings
 from npc_engine.state import SqlStateStore, StateStore
 from npc_engine.state.migrate import upgrade
@@ -29,13 +28,6 @@ from npc_engine.state.tables import metadata, tenants
 
 DEMO_WORLD = Path(__file__).resolve().parents[1] / "examples" / "demo_world"
 WORKERS = 3
-
-
-@pytest.fixture
-def store(state_url_any: str) -> Iterator[SqlStateStore]:
-    state = SqlStateStore(state_url_any)
-    yield state
-    state.close()
 
 
 @pytest.fixture
@@ -278,5 +270,19 @@ async def test_ids_come_back_in_code_point_order_whatever_the_postgresql_collati
         personas = [{"id": p.removeprefix("lore:"), "kind": "npc"} for p in ids]
         await store.put_world("t", root="/w", digest="d", world={}, persona_docs=personas)
         assert [p["id"] for p in await store.list_personas("t")] == sorted(p["id"] for p in personas)
+    finally:
+        store.close()
+
+
+async def test_a_tenant_display_name_over_200_characters_is_refused_on_every_backend(
+    state_url_any: str, tenant: str
+) -> None:
+    store = SqlStateStore(state_url_any)
+    try:
+        with pytest.raises(InvalidInputError, match="at most 200 characters, not 201"):
+            await store.ensure_tenant(tenant, "x" * 201)
+        assert not await store.tenant_exists(tenant)
+        await store.ensure_tenant(tenant, "x" * 200)
+        assert await store.tenant_exists(tenant)
     finally:
         store.close()

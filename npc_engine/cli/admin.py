@@ -33,6 +33,8 @@ DataDir = Annotated[
 JsonOut = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 
 _TENANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+MAX_DISPLAY_NAME = 200  # = npc_engine.state.store.TENANT_NAME_MAX (not imported: the CLI starts light)
+"""The longest tenant display name, in characters (the column's size on PostgreSQL)."""
 SECRET_NOTE = "Store it now: this is the only time it is shown (only its hash is kept)."
 
 
@@ -51,6 +53,18 @@ def _with_state(data_dir: Path | None, fn: Callable[[Any], Coroutine[Any, Any, T
         state.close()
 
 
+def _display_name(value: str | None) -> str | None:
+    """``--display-name`` as stored, checked first: PostgreSQL would refuse it mid-write, SQLite never."""
+    if value is None:
+        return None
+    shown = value.strip()
+    if len(shown) > MAX_DISPLAY_NAME:
+        raise InvalidInputError(f"--display-name has {len(shown)} characters; keep it to {MAX_DISPLAY_NAME}")
+    if not all(ch.isprintable() for ch in shown):
+        raise InvalidInputError("--display-name must be one line of printable text (no control characters)")
+    return shown or None
+
+
 def _when(at: float | None) -> str:
     return "" if at is None else datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
@@ -58,7 +72,10 @@ def _when(at: float | None) -> str:
 @tenants_app.command("create")
 def tenants_create(
     name: Annotated[str, typer.Argument(help="The tenant id: lowercase letters, digits, '-' and '_'.")],
-    display_name: Annotated[str | None, typer.Option("--display-name", help="A human name.")] = None,
+    display_name: Annotated[
+        str | None,
+        typer.Option("--display-name", help=f"A human name, at most {MAX_DISPLAY_NAME} characters."),
+    ] = None,
     data_dir: DataDir = None,
     as_json: JsonOut = False,
 ) -> None:
@@ -71,10 +88,11 @@ def tenants_create(
                 f"tenant {name!r} is not a valid id: use 1-63 lowercase letters, digits, '-' or '_', "
                 "starting with a letter or digit"
             )
+        shown = _display_name(display_name)
 
         async def run(state: Any) -> bool:
             existed: bool = await state.tenant_exists(name)
-            await state.ensure_tenant(name, display_name)
+            await state.ensure_tenant(name, shown)
             return existed
 
         existed = _with_state(data_dir, run)

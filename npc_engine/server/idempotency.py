@@ -13,12 +13,12 @@ across restarts and across workers.
 * The first one failed: nothing is kept, so a retry runs it afresh. Failed turns change no
   state (a turn commits atomically at its end), so running them again is safe.
 
-Exactly once, even when a worker dies: NPC turns and game events take a *receipt*
-(:class:`Receipts`): the engine fixes the answer before its commit and stores it in the
-same transaction as the turn (:class:`~npc_engine.state.records.Receipt`). A worker killed
-after that commit leaves a finished key, so the retry gets the answer; killed before it, the
-key is taken over after ``lock_s`` and the turn runs then, once. Routes whose work is not a
-turn store their answer just after it.
+Exactly once, even when a worker dies: NPC turns, game events, support turns and staff-reply
+claims take a *receipt* (:class:`Receipts`): the answer is fixed before the commit and stored
+in the same transaction as the work (:class:`~npc_engine.state.records.Receipt`). A worker
+killed after that commit leaves a finished key, so the retry gets the answer; killed before
+it, the key is taken over after ``lock_s`` and the work runs then, once. These are all the
+routes that take an ``Idempotency-Key``.
 
 Keys are scoped to the tenant and kept ``NPC_IDEMPOTENCY_TTL_S`` (24 h); a worker purges
 old ones now and then. A worker renews its claim while it works; a claim whose worker died

@@ -16,6 +16,10 @@ another writer got there first, nothing is written and :class:`ConflictError` is
 the engine re-runs the turn on the fresh state. This works the same on SQLite and
 PostgreSQL, across threads, processes and machines, without holding a database lock
 while a model generates (which on SQLite would block every other conversation).
+
+A snapshot's history stops at the row's ``last_message_seq``: on PostgreSQL (read committed)
+each statement sees what was committed when it started, so the messages query could otherwise
+see a later turn's messages that the conversation row it pairs with does not count.
 """
 
 from __future__ import annotations
@@ -31,17 +35,11 @@ from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from npc_engine.errors import ConflictError
+from npc_engine.state.idempotency_sql import store_receipt
 from npc_engine.state.records import Conversation, ConversationKey, StoredMemory, StoredMessage, TurnWrite
-from npc_engine.state.tables import (
-    affect_events,
-    conversation_leases,
-    conversations,
-    idempotency_keys,
-    memories,
-    messages,
-)
+from npc_engine.state.tables import affect_events, conversation_leases, conversations, memories, messages
 
-__all__ = ["ConversationSql"]
+__all__ = ["ConversationSql", "write_turn"]
 
 T = TypeVar("T")
 
@@ -79,7 +77,11 @@ def _load(
         return Conversation(key=key)
     history_rows = conn.execute(
         select(messages.c.seq, messages.c.role, messages.c.text, messages.c.meta, messages.c.at)
-        .where(*_where(messages, key), messages.c.seq > row["summarised_upto"])
+        .where(
+            *_where(messages, key),
+            messages.c.seq > row["summarised_upto"],
+            messages.c.seq <= row["last_message_seq"],  # a consistent snapshot: none committed since
+        )
         .order_by(messages.c.seq.desc())
         .limit(history_limit)
     ).all()
@@ -190,6 +192,114 @@ def _end_lease(holder: str | None) -> dict[str, Any]:
     }
 
 
+def write_turn(conn: Connection, write: TurnWrite) -> int:
+    """Apply ``write`` in the caller's transaction (see :meth:`ConversationSql.commit_turn`)."""
+    key = write.key
+    new_version = write.expected_version + 1
+    n_messages, n_events = len(write.messages), len(write.events)
+    values: dict[str, Any] = {
+        "version": new_version,
+        "updated_at": write.at,
+        "affect": json.dumps(write.affect, sort_keys=True),
+        "summary": write.summary,
+        "summarised_upto": write.summarised_upto,
+    }
+    if write.expected_version == 0:
+        try:
+            conn.execute(
+                insert(conversations).values(
+                    tenant=key.tenant,
+                    persona_id=key.persona_id,
+                    player_id=key.player_id,
+                    started_at=write.started_at,
+                    turns=write.turns_added,
+                    last_message_seq=n_messages,
+                    last_event_seq=n_events,
+                    **values,
+                )
+            )
+        except IntegrityError:
+            raise ConflictError(
+                f"conversation {key.persona_id}/{key.player_id} was started by a concurrent turn"
+            ) from None
+        first_message, first_event = 1, 1
+    else:
+        # write first: on SQLite a read-then-write transaction cannot wait for the lock
+        done = conn.execute(
+            update(conversations)
+            .where(*_where(conversations, key), conversations.c.version == write.expected_version)
+            .values(
+                **_end_lease(write.lease_holder),
+                turns=conversations.c.turns + write.turns_added,
+                last_message_seq=conversations.c.last_message_seq + n_messages,
+                last_event_seq=conversations.c.last_event_seq + n_events,
+                **values,
+            )
+            .returning(conversations.c.last_message_seq, conversations.c.last_event_seq)
+        ).first()
+        if done is None:
+            raise ConflictError(
+                f"conversation {key.persona_id}/{key.player_id} changed during the turn "
+                f"(expected version {write.expected_version})"
+            )
+        last_message, last_event = done
+        first_message, first_event = last_message - n_messages + 1, last_event - n_events + 1
+    base = {"tenant": key.tenant, "persona_id": key.persona_id, "player_id": key.player_id}
+    if write.messages:
+        conn.execute(
+            insert(messages),
+            [
+                {
+                    **base,
+                    "seq": first_message + i,
+                    "role": role,
+                    "text": text,
+                    "meta": json.dumps(meta, ensure_ascii=False, sort_keys=True),
+                    "at": write.at,
+                }
+                for i, (role, text, meta) in enumerate(write.messages)
+            ],
+        )
+    if write.events:
+        conn.execute(
+            insert(affect_events),
+            [
+                {
+                    **base,
+                    "seq": first_event + i,
+                    "event": json.dumps(event, sort_keys=True),
+                    "changes": json.dumps(changes, sort_keys=True),
+                }
+                for i, (event, changes) in enumerate(write.events)
+            ],
+        )
+    if write.memories_delete:
+        conn.execute(
+            delete(memories).where(
+                *_where(memories, key), memories.c.memory_id.in_(list(write.memories_delete))
+            )
+        )
+    for memory in write.memories_upsert:
+        conn.execute(delete(memories).where(*_where(memories, key), memories.c.memory_id == memory.memory_id))
+    if write.memories_upsert:
+        conn.execute(insert(memories), [_memory_row(key, m) for m in write.memories_upsert])
+    if write.lease_holder and write.expected_version == 0:  # a first turn's lease is in the table
+        conn.execute(
+            delete(conversation_leases).where(
+                *_where(conversation_leases, key), conversation_leases.c.holder == write.lease_holder
+            )
+        )
+    if write.memories_touch:
+        conn.execute(
+            update(memories)
+            .where(*_where(memories, key), memories.c.memory_id.in_(list(write.memories_touch)))
+            .values(last_used_at=write.at)
+        )
+    if write.receipt is not None:  # last: the request's answer commits with the turn, or neither does
+        store_receipt(conn, write.receipt)
+    return new_version
+
+
 class ConversationSql:
     """Mixed into :class:`~npc_engine.state.store.SqlStateStore` (which provides ``_tx``)."""
 
@@ -217,121 +327,7 @@ class ConversationSql:
         Returns the new version. Raises :class:`ConflictError` (and writes nothing) when
         another turn committed first.
         """
-        key = write.key
-
-        def fn(conn: Connection) -> int:
-            new_version = write.expected_version + 1
-            n_messages, n_events = len(write.messages), len(write.events)
-            values: dict[str, Any] = {
-                "version": new_version,
-                "updated_at": write.at,
-                "affect": json.dumps(write.affect, sort_keys=True),
-                "summary": write.summary,
-                "summarised_upto": write.summarised_upto,
-            }
-            if write.expected_version == 0:
-                try:
-                    conn.execute(
-                        insert(conversations).values(
-                            tenant=key.tenant,
-                            persona_id=key.persona_id,
-                            player_id=key.player_id,
-                            started_at=write.started_at,
-                            turns=write.turns_added,
-                            last_message_seq=n_messages,
-                            last_event_seq=n_events,
-                            **values,
-                        )
-                    )
-                except IntegrityError:
-                    raise ConflictError(
-                        f"conversation {key.persona_id}/{key.player_id} was started by a concurrent turn"
-                    ) from None
-                first_message, first_event = 1, 1
-            else:
-                # write first: on SQLite a read-then-write transaction cannot wait for the lock
-                done = conn.execute(
-                    update(conversations)
-                    .where(*_where(conversations, key), conversations.c.version == write.expected_version)
-                    .values(
-                        **_end_lease(write.lease_holder),
-                        turns=conversations.c.turns + write.turns_added,
-                        last_message_seq=conversations.c.last_message_seq + n_messages,
-                        last_event_seq=conversations.c.last_event_seq + n_events,
-                        **values,
-                    )
-                    .returning(conversations.c.last_message_seq, conversations.c.last_event_seq)
-                ).first()
-                if done is None:
-                    raise ConflictError(
-                        f"conversation {key.persona_id}/{key.player_id} changed during the turn "
-                        f"(expected version {write.expected_version})"
-                    )
-                last_message, last_event = done
-                first_message, first_event = last_message - n_messages + 1, last_event - n_events + 1
-            base = {"tenant": key.tenant, "persona_id": key.persona_id, "player_id": key.player_id}
-            if write.messages:
-                conn.execute(
-                    insert(messages),
-                    [
-                        {
-                            **base,
-                            "seq": first_message + i,
-                            "role": role,
-                            "text": text,
-                            "meta": json.dumps(meta, ensure_ascii=False, sort_keys=True),
-                            "at": write.at,
-                        }
-                        for i, (role, text, meta) in enumerate(write.messages)
-                    ],
-                )
-            if write.events:
-                conn.execute(
-                    insert(affect_events),
-                    [
-                        {
-                            **base,
-                            "seq": first_event + i,
-                            "event": json.dumps(event, sort_keys=True),
-                            "changes": json.dumps(changes, sort_keys=True),
-                        }
-                        for i, (event, changes) in enumerate(write.events)
-                    ],
-                )
-            if write.memories_delete:
-                conn.execute(
-                    delete(memories).where(
-                        *_where(memories, key), memories.c.memory_id.in_(list(write.memories_delete))
-                    )
-                )
-            for memory in write.memories_upsert:
-                conn.execute(
-                    delete(memories).where(*_where(memories, key), memories.c.memory_id == memory.memory_id)
-                )
-            if write.memories_upsert:
-                conn.execute(insert(memories), [_memory_row(key, m) for m in write.memories_upsert])
-            if write.lease_holder and write.expected_version == 0:  # a first turn's lease is in the table
-                conn.execute(
-                    delete(conversation_leases).where(
-                        *_where(conversation_leases, key), conversation_leases.c.holder == write.lease_holder
-                    )
-                )
-            if write.receipt is not None:  # the request's answer commits with the turn, or neither does
-                r = write.receipt
-                conn.execute(
-                    update(idempotency_keys)
-                    .where(idempotency_keys.c.tenant == r.tenant, idempotency_keys.c.key == r.key)
-                    .values(status_code=r.status_code, response=r.response)
-                )
-            if write.memories_touch:
-                conn.execute(
-                    update(memories)
-                    .where(*_where(memories, key), memories.c.memory_id.in_(list(write.memories_touch)))
-                    .values(last_used_at=write.at)
-                )
-            return new_version
-
-        result: int = await self._tx(fn)
+        result: int = await self._tx(lambda conn: write_turn(conn, write))
         return result
 
     async def acquire_lease(self, key: ConversationKey, holder: str, *, now: float, ttl_s: float) -> bool:

@@ -14,6 +14,10 @@ The protocol, per ``(tenant, key)``:
    running row whose ``locked_until`` has passed belonged to a worker that died; the next
    claim takes it over.
 
+A turn (or a claim) stores its answer in the same transaction as its work, with
+:func:`store_receipt`: then a worker killed after the commit leaves a finished key, and one
+killed before it leaves nothing done.
+
 Rows older than the retention (24 hours by default, like Stripe's) are purged by
 :meth:`~IdempotencySql.purge_idempotency`, which the server calls now and then.
 """
@@ -29,9 +33,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
+from npc_engine.state.records import Receipt
 from npc_engine.state.tables import idempotency_keys
 
-__all__ = ["IdempotencyRecord", "IdempotencySql", "IdempotencyStore"]
+__all__ = ["IdempotencyRecord", "IdempotencySql", "IdempotencyStore", "store_receipt"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,15 @@ class IdempotencyRecord:
     @property
     def done(self) -> bool:
         return self.status_code is not None
+
+
+def store_receipt(conn: Connection, receipt: Receipt) -> None:
+    """Finish the key with the request's answer, in the caller's transaction."""
+    conn.execute(
+        update(idempotency_keys)
+        .where(idempotency_keys.c.tenant == receipt.tenant, idempotency_keys.c.key == receipt.key)
+        .values(status_code=receipt.status_code, response=receipt.response)
+    )
 
 
 @runtime_checkable
@@ -129,14 +143,8 @@ class IdempotencySql:
         await self._tx(fn)
 
     async def finish_idempotency(self, tenant: str, key: str, *, status_code: int, response: str) -> None:
-        def fn(conn: Connection) -> None:
-            conn.execute(
-                update(idempotency_keys)
-                .where(idempotency_keys.c.tenant == tenant, idempotency_keys.c.key == key)
-                .values(status_code=status_code, response=response)
-            )
-
-        await self._tx(fn)
+        receipt = Receipt(tenant, key, status_code, response)
+        await self._tx(lambda conn: store_receipt(conn, receipt))
 
     async def release_idempotency(self, tenant: str, key: str) -> None:
         def fn(conn: Connection) -> None:

@@ -4,14 +4,17 @@ A conversation is one NPC's ongoing relationship with one player:
 ``ConversationKey(tenant, persona_id, player_id)``. A turn reads a
 :class:`Conversation` snapshot (with its ``version``) and writes one :class:`TurnWrite`
 that commits only if the version is unchanged, so two concurrent turns can never both
-build on the same state (see :meth:`StateStore.commit_turn`).
+build on the same state (see :meth:`StateStore.commit_turn`). A support turn writes one
+:class:`SupportWrite`: its ticket, the staff replies it delivers and its exchange together.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Literal, TypeVar
+
+from npc_engine.support.tickets import NewTicket, StaffReply, Ticket
 
 __all__ = [
     "Conversation",
@@ -19,9 +22,13 @@ __all__ = [
     "Receipt",
     "StoredMemory",
     "StoredMessage",
+    "SupportOutcome",
+    "SupportWrite",
     "TenantVersions",
     "TurnWrite",
 ]
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,3 +118,33 @@ class TurnWrite:
     memories_touch: Sequence[str] = field(default_factory=tuple)  # ids used this turn: last_used_at = at
     lease_holder: str | None = None  # release this turn lease in the same transaction
     receipt: Receipt | None = None  # the request's answer, recorded with the turn (idempotency)
+
+
+@dataclass(frozen=True, slots=True)
+class SupportOutcome:
+    """What a support turn's transaction did to the player's tickets and staff replies so far."""
+
+    ticket: Ticket | None  # the ticket escalated to, or the one the player's words were added to
+    action: Literal["created", "merged", "player_wrote"] | None  # what happened to ``ticket``
+    staff_replies: tuple[StaffReply, ...] = ()  # delivered by this turn, oldest first
+
+
+@dataclass(frozen=True, slots=True)
+class SupportWrite(Generic[R]):
+    """Everything one support turn changes, committed in one transaction (``commit_support_turn``).
+
+    In order: the player's pending staff replies with this persona are marked delivered;
+    ``escalation`` opens a ticket or joins the player's unresolved one (the lines it lacks, the
+    priority only raised; a resolved ticket means a new one), or else ``player_line`` is added
+    to that unresolved ticket, if any; then ``exchange(outcome)`` returns the conversation's
+    :class:`TurnWrite` (its ``receipt`` included) and the answer, and the turn is written
+    (compare-and-set: :class:`~npc_engine.errors.ConflictError` and nothing written at all when
+    the conversation moved). ``exchange`` runs inside the transaction, in the store's worker
+    thread: it must only compute, and may run more than once.
+    """
+
+    key: ConversationKey
+    now: float
+    exchange: Callable[[SupportOutcome], tuple[TurnWrite, R]]
+    escalation: NewTicket | None = None  # its tenant, persona and player are ``key``'s
+    player_line: dict[str, Any] | None = None  # {"role": "player", "text", "at"}

@@ -8,13 +8,15 @@ re-runs on the history that includes it. The ticket is changed through
 
 Pending replies are handed out with ``UPDATE ... SET delivered_at WHERE delivered_at IS NULL
 RETURNING``: of two concurrent polls, the second waits for the first's row locks and then
-skips the rows it marked, so each reply is delivered exactly once.
+skips the rows it marked, so each reply is delivered exactly once. A claim given a
+``receipt`` stores the request's answer in the same transaction: a retry with the same
+``Idempotency-Key`` then gets those replies back, or (nothing committed) claims them afresh.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -22,11 +24,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, RowMapping
 
+from npc_engine.state.idempotency_sql import store_receipt
+from npc_engine.state.records import Receipt
 from npc_engine.state.tables import conversations, messages, staff_replies
 from npc_engine.state.ticket_sql import Event, lock_ticket, save_ticket, write_events
 from npc_engine.support.tickets import StaffReply
 
-__all__ = ["StaffReplySql"]
+__all__ = ["StaffReplySql", "take_pending"]
 
 
 def _reply(row: RowMapping) -> StaffReply:
@@ -84,6 +88,26 @@ def _append_message(conn: Connection, ticket: RowMapping, text: str, meta: dict[
     return seq
 
 
+def take_pending(
+    conn: Connection, tenant: str, player_id: str, *, persona_id: str | None, mark_delivered: bool, now: float
+) -> list[StaffReply]:
+    """The player's undelivered replies, oldest first; ``mark_delivered`` hands them out (a write)."""
+    where = [
+        staff_replies.c.tenant == tenant,
+        staff_replies.c.player_id == player_id,
+        staff_replies.c.delivered_at.is_(None),
+    ]
+    if persona_id is not None:
+        where.append(staff_replies.c.persona_id == persona_id)
+    if mark_delivered:
+        # rows another poll marked first fail ``delivered_at IS NULL`` and are skipped
+        query: Any = update(staff_replies).where(*where).values(delivered_at=now).returning(*staff_replies.c)
+    else:
+        query = select(staff_replies).where(*where)
+    rows = conn.execute(query).mappings().all()
+    return sorted((_reply(r) for r in rows), key=lambda r: (r.at, r.reply_id))
+
+
 class StaffReplySql:
     """Mixed into :class:`~npc_engine.state.store.SqlStateStore` (which provides ``_tx``)."""
 
@@ -133,26 +157,22 @@ class StaffReplySql:
         return result
 
     async def pending_replies(
-        self, tenant: str, player_id: str, *, persona_id: str | None = None, mark_delivered: bool, now: float
+        self,
+        tenant: str,
+        player_id: str,
+        *,
+        persona_id: str | None = None,
+        mark_delivered: bool,
+        now: float,
+        receipt: Callable[[Sequence[StaffReply]], Receipt] | None = None,
     ) -> list[StaffReply]:
-        where = [
-            staff_replies.c.tenant == tenant,
-            staff_replies.c.player_id == player_id,
-            staff_replies.c.delivered_at.is_(None),
-        ]
-        if persona_id is not None:
-            where.append(staff_replies.c.persona_id == persona_id)
-
         def fn(conn: Connection) -> list[StaffReply]:
-            if mark_delivered:
-                # rows another poll marked first fail ``delivered_at IS NULL`` and are skipped
-                query: Any = (
-                    update(staff_replies).where(*where).values(delivered_at=now).returning(*staff_replies.c)
-                )
-            else:
-                query = select(staff_replies).where(*where)
-            rows = conn.execute(query).mappings().all()
-            return sorted((_reply(r) for r in rows), key=lambda r: (r.at, r.reply_id))
+            replies = take_pending(
+                conn, tenant, player_id, persona_id=persona_id, mark_delivered=mark_delivered, now=now
+            )
+            if receipt is not None:  # the answer commits with the delivery, or neither does
+                store_receipt(conn, receipt(replies))
+            return replies
 
         result: list[StaffReply] = await self._tx(fn)
         return result

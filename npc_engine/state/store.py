@@ -23,17 +23,20 @@ from sqlalchemy.pool import StaticPool
 from knowledge.catalog import CatalogChunk, IngestChanges, SourceState
 from knowledge.gating import GateProfile
 from knowledge.types import Kind
-from npc_engine.errors import ConfigError, StateStoreError
+from npc_engine.errors import ConfigError, InvalidInputError, StateStoreError
 from npc_engine.state.access_sql import AccessSql
 from npc_engine.state.conversation_sql import ConversationSql
 from npc_engine.state.idempotency_sql import IdempotencySql
 from npc_engine.state.migrate import upgrade
 from npc_engine.state.records import TenantVersions
 from npc_engine.state.staff_reply_sql import StaffReplySql
+from npc_engine.state.support_turn_sql import SupportTurnSql
 from npc_engine.state.tables import kb_chunks, kb_gates, kb_revisions, kb_sources, personas, tenants, worlds
 from npc_engine.state.ticket_sql import TicketSql
 
-__all__ = ["SqlStateStore"]
+__all__ = ["TENANT_NAME_MAX", "SqlStateStore"]
+
+TENANT_NAME_MAX = 200  # tenants.name is String(200)
 
 T = TypeVar("T")
 
@@ -74,7 +77,7 @@ def _upsert(conn: Connection, table: Table) -> Any:
     return (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(table)
 
 
-class SqlStateStore(ConversationSql, TicketSql, StaffReplySql, AccessSql, IdempotencySql):
+class SqlStateStore(ConversationSql, TicketSql, StaffReplySql, SupportTurnSql, AccessSql, IdempotencySql):
     """State in a SQL database; ``SqlStateStore("sqlite://")`` is an in-memory store for tests."""
 
     def __init__(self, url: str) -> None:
@@ -105,6 +108,12 @@ class SqlStateStore(ConversationSql, TicketSql, StaffReplySql, AccessSql, Idempo
 
     # -- tenants ---------------------------------------------------------------------------
     async def ensure_tenant(self, tenant: str, name: str | None = None) -> None:
+        limit = TENANT_NAME_MAX
+        if name is not None and len(name) > limit:  # PostgreSQL would refuse it; SQLite would not
+            raise InvalidInputError(
+                f"a tenant's display name has at most {limit} characters, not {len(name)}"
+            )
+
         def fn(conn: Connection) -> None:
             # one statement: of workers creating the tenant at once, the first inserts, the rest skip
             conn.execute(

@@ -6,15 +6,18 @@ and :mod:`npc_engine.auth` need; ``SqlStateStore`` implements both (``ticket_sql
 ``access_sql``). Every ticket change and its audit event are one transaction; a change
 given ``expected_version`` commits only if the ticket is still at that version, else
 :class:`~npc_engine.errors.ConflictError`. Resolved tickets are final: changing one raises
-:class:`~npc_engine.errors.InvalidInputError` with code ``ticket_resolved``.
+:class:`~npc_engine.errors.InvalidInputError` with code ``ticket_resolved``. A support turn's
+ticket, the staff replies it delivers and its exchange are one transaction too
+(:meth:`TicketStore.commit_support_turn`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
+from npc_engine.state.records import Receipt, SupportOutcome, SupportWrite
 from npc_engine.support.tickets import (
     NewTicket,
     StaffReply,
@@ -28,6 +31,7 @@ from npc_engine.support.tickets import (
 __all__ = ["AccessStore", "ApiKey", "Role", "StaffSession", "TicketStore"]
 
 Role = Literal["game", "staff", "admin"]
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +151,27 @@ class TicketStore(Protocol):
         ...
 
     async def pending_replies(
-        self, tenant: str, player_id: str, *, persona_id: str | None = None, mark_delivered: bool, now: float
+        self,
+        tenant: str,
+        player_id: str,
+        *,
+        persona_id: str | None = None,
+        mark_delivered: bool,
+        now: float,
+        receipt: Callable[[Sequence[StaffReply]], Receipt] | None = None,
     ) -> list[StaffReply]:
-        """Undelivered replies, oldest first; ``mark_delivered`` hands each one out exactly once."""
+        """Undelivered replies, oldest first; ``mark_delivered`` hands each one out exactly once.
+
+        ``receipt(replies)`` (the request's idempotent answer) is stored in the same transaction.
+        """
+        ...
+
+    async def commit_support_turn(self, write: SupportWrite[R]) -> tuple[SupportOutcome, R]:
+        """A support turn's ticket, delivered staff replies, exchange and receipt, in one transaction.
+
+        Returns what it did to the tickets and the exchange's answer. :class:`ConflictError`
+        (nothing written) when the conversation moved past the exchange's ``expected_version``.
+        """
         ...
 
 

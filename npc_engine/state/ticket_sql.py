@@ -37,7 +37,18 @@ from npc_engine.support.tickets import (
     TicketStatus,
 )
 
-__all__ = ["Event", "TicketSql", "lock_ticket", "new_ticket_id", "save_ticket", "write_events"]
+__all__ = [
+    "DuplicateTicket",
+    "Event",
+    "TicketSql",
+    "append_lines",
+    "find_open_ticket",
+    "insert_ticket",
+    "lock_ticket",
+    "new_ticket_id",
+    "save_ticket",
+    "write_events",
+]
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 Event = tuple[str, TicketAction, dict[str, Any]]
@@ -49,8 +60,11 @@ def new_ticket_id() -> str:
     return "T-" + base64.b32encode(secrets.token_bytes(8)).decode("ascii")[:12]
 
 
-class _DuplicateTicket(Exception):
-    """An insert hit a unique index (a taken id, or an unresolved ticket for the same player)."""
+class DuplicateTicket(Exception):
+    """An insert hit a unique index (a taken id, or an unresolved ticket for the same player).
+
+    On PostgreSQL the transaction is then aborted: the caller rolls back and looks again.
+    """
 
 
 def _key(tenant: str, ticket_id: str) -> tuple[ColumnElement[bool], ...]:
@@ -161,6 +175,91 @@ def save_ticket(conn: Connection, row: RowMapping, values: dict[str, Any]) -> Ti
     return _ticket(merged)  # type: ignore[arg-type]
 
 
+def insert_ticket(conn: Connection, new: NewTicket) -> Ticket:
+    """Store ``new`` as an ``open`` ticket with a fresh id and its ``created`` event (:class:`DuplicateTicket`)."""
+    ticket_id = new_ticket_id()
+    row = {
+        "tenant": new.tenant,
+        "ticket_id": ticket_id,
+        "persona_id": new.persona_id,
+        "player_id": new.player_id,
+        "locale": new.locale,
+        "status": "open",
+        "category": new.category,
+        "priority": new.priority,
+        "reason": new.reason,
+        "reason_detail": new.reason_detail,
+        "question_redacted": new.question_redacted,
+        "summary": new.summary,
+        "suggested_reply": new.suggested_reply,
+        "sources_tried": json.dumps(new.sources_tried, ensure_ascii=False),
+        "transcript": json.dumps(new.transcript, ensure_ascii=False),
+        "created_at": new.created_at,
+        "updated_at": new.created_at,
+        "resolved_at": None,
+        "resolution": "",
+        "resolved_by": "",
+        "version": 1,
+        "last_event_seq": 1,
+    }
+    try:
+        conn.execute(insert(tickets).values(**row))
+    except IntegrityError:
+        raise DuplicateTicket from None
+    detail = {"reason": new.reason, "priority": new.priority, "category": new.category}
+    write_events(conn, new.tenant, ticket_id, 1, new.created_at, [("engine", "created", detail)])
+    return _ticket(row)  # type: ignore[arg-type]
+
+
+def find_open_ticket(conn: Connection, tenant: str, persona_id: str, player_id: str) -> Ticket | None:
+    """The player's unresolved ticket with this persona, if any."""
+    row = (
+        conn.execute(
+            select(tickets)
+            .where(
+                tickets.c.tenant == tenant,
+                tickets.c.persona_id == persona_id,
+                tickets.c.player_id == player_id,
+                tickets.c.status != "resolved",
+            )
+            .order_by(tickets.c.created_at.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else _ticket(row)
+
+
+def append_lines(
+    conn: Connection,
+    tenant: str,
+    ticket_id: str,
+    lines: Sequence[dict[str, Any]],
+    *,
+    now: float,
+    actor: str = "player",
+    detail: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+    priority: str | None = None,
+) -> Ticket:
+    """Add the transcript lines the ticket lacks under its lock (see ``TicketStore.append_transcript``)."""
+    row = lock_ticket(conn, tenant, ticket_id, now=now, expected_version=expected_version, n_events=1)
+    transcript = json.loads(row["transcript"])
+    known = {_line_key(line) for line in transcript}
+    added = [line for line in lines if _line_key(line) not in known]
+    values: dict[str, Any] = {
+        "transcript": json.dumps([*transcript, *added], ensure_ascii=False),
+        "status": "open",
+    }
+    event = {**(detail or {}), "lines": len(added)}
+    rank = PRIORITY_RANK.get(row["priority"], len(PRIORITY_RANK))
+    if priority is not None and PRIORITY_RANK.get(priority, len(PRIORITY_RANK)) < rank:
+        values["priority"] = event["priority"] = priority
+    write_events(conn, tenant, ticket_id, row["last_event_seq"], now, [(actor, "player_wrote", event)])
+    return save_ticket(conn, row, values)
+
+
 class TicketSql:
     """Mixed into :class:`~npc_engine.state.store.SqlStateStore` (which provides ``_tx``)."""
 
@@ -168,47 +267,10 @@ class TicketSql:
 
     async def create_ticket(self, new: NewTicket) -> Ticket:
         for _ in range(3):
-            ticket_id = new_ticket_id()
-            row = {
-                "tenant": new.tenant,
-                "ticket_id": ticket_id,
-                "persona_id": new.persona_id,
-                "player_id": new.player_id,
-                "locale": new.locale,
-                "status": "open",
-                "category": new.category,
-                "priority": new.priority,
-                "reason": new.reason,
-                "reason_detail": new.reason_detail,
-                "question_redacted": new.question_redacted,
-                "summary": new.summary,
-                "suggested_reply": new.suggested_reply,
-                "sources_tried": json.dumps(new.sources_tried, ensure_ascii=False),
-                "transcript": json.dumps(new.transcript, ensure_ascii=False),
-                "created_at": new.created_at,
-                "updated_at": new.created_at,
-                "resolved_at": None,
-                "resolution": "",
-                "resolved_by": "",
-                "version": 1,
-                "last_event_seq": 1,
-            }
-            detail = {"reason": new.reason, "priority": new.priority, "category": new.category}
-
-            def fn(conn: Connection, row: dict[str, Any] = row, detail: dict[str, Any] = detail) -> Ticket:
-                try:
-                    conn.execute(insert(tickets).values(**row))
-                except IntegrityError:
-                    raise _DuplicateTicket from None
-                write_events(
-                    conn, new.tenant, row["ticket_id"], 1, new.created_at, [("engine", "created", detail)]
-                )
-                return _ticket(row)  # type: ignore[arg-type]
-
             try:
-                created: Ticket = await self._tx(fn)
+                created: Ticket = await self._tx(lambda conn: insert_ticket(conn, new))
                 return created
-            except _DuplicateTicket:
+            except DuplicateTicket:
                 if await self.open_ticket_for(new.tenant, new.persona_id, new.player_id) is not None:
                     raise ConflictError(
                         f"player {new.player_id!r} already has an unresolved ticket with {new.persona_id!r}"
@@ -249,23 +311,9 @@ class TicketSql:
         return result
 
     async def open_ticket_for(self, tenant: str, persona_id: str, player_id: str) -> Ticket | None:
-        query = (
-            select(tickets)
-            .where(
-                tickets.c.tenant == tenant,
-                tickets.c.persona_id == persona_id,
-                tickets.c.player_id == player_id,
-                tickets.c.status != "resolved",
-            )
-            .order_by(tickets.c.created_at.desc())
-            .limit(1)
+        result: Ticket | None = await self._tx(
+            lambda conn: find_open_ticket(conn, tenant, persona_id, player_id)
         )
-
-        def fn(conn: Connection) -> Ticket | None:
-            row = conn.execute(query).mappings().first()
-            return None if row is None else _ticket(row)
-
-        result: Ticket | None = await self._tx(fn)
         return result
 
     async def update_ticket(
@@ -312,22 +360,17 @@ class TicketSql:
         priority: str | None = None,
     ) -> Ticket:
         def fn(conn: Connection) -> Ticket:
-            row = lock_ticket(conn, tenant, ticket_id, now=now, expected_version=expected_version, n_events=1)
-            transcript = json.loads(row["transcript"])
-            known = {_line_key(line) for line in transcript}
-            added = [line for line in lines if _line_key(line) not in known]
-            values: dict[str, Any] = {
-                "transcript": json.dumps([*transcript, *added], ensure_ascii=False),
-                "status": "open",
-            }
-            event = {**(detail or {}), "lines": len(added)}
-            rank = PRIORITY_RANK.get(row["priority"], len(PRIORITY_RANK))
-            if priority is not None and PRIORITY_RANK.get(priority, len(PRIORITY_RANK)) < rank:
-                values["priority"] = event["priority"] = priority
-            write_events(
-                conn, tenant, ticket_id, row["last_event_seq"], now, [(actor, "player_wrote", event)]
+            return append_lines(
+                conn,
+                tenant,
+                ticket_id,
+                lines,
+                now=now,
+                actor=actor,
+                detail=detail,
+                expected_version=expected_version,
+                priority=priority,
             )
-            return save_ticket(conn, row, values)
 
         result: Ticket = await self._tx(fn)
         return result

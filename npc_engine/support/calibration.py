@@ -24,7 +24,7 @@ import numpy as np
 import structlog
 
 from knowledge.retrieval import KnowledgeBase
-from knowledge.types import SearchHit
+from knowledge.types import Retrieval
 from npc_engine.errors import BackendError, InvalidInputError
 from npc_engine.support.confidence import DEFAULT_MODEL, CategoryStats, ConfidenceModel, fit_model
 
@@ -43,14 +43,15 @@ async def support_search(
     vector: np.ndarray | Awaitable[np.ndarray | None] | None,
     *,
     revision: int | None = None,
-) -> list[SearchHit]:
+) -> Retrieval:
     """Tickets and FAQ entries for ``text``, the way the confidence model was fit.
 
     ``vector``: the query embedding, or an awaitable of it (see ``KnowledgeBase.search``);
-    ``revision``: the catalog revision the caller already read.
+    ``revision``: the catalog revision the caller already read. ``degraded`` when either
+    search had to do without dense similarity (the hits cannot then be assessed).
     """
     tickets, faqs = await asyncio.gather(
-        kb.search(
+        kb.retrieve(
             text,
             kinds=("ticket",),
             k=2 * CANDIDATES,
@@ -58,11 +59,12 @@ async def support_search(
             query_vector=vector,
             revision=revision,
         ),
-        kb.search(
+        kb.retrieve(
             text, kinds=("faq",), k=2 * FAQ_K, candidates=FAQ_K, query_vector=vector, revision=revision
         ),
     )
-    return list({h.chunk_id: h for h in [*tickets, *faqs]}.values())
+    merged = {h.chunk_id: h for h in [*tickets.hits, *faqs.hits]}
+    return Retrieval(list(merged.values()), tickets.degraded or faqs.degraded)
 
 
 @dataclass(frozen=True, slots=True)

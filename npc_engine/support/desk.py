@@ -6,7 +6,9 @@ reached only through :meth:`TicketDesk.resolve`, which needs a resolution. A sta
 depends on what was read, so it is compare-and-set on the ticket's ``version`` and retried on
 a fresh read when another change got in first. Appends (a reply, the player writing, a second
 escalation joining the open ticket) and resolving are serialised by the store under the
-ticket's lock, which also refuses any change to a resolved ticket.
+ticket's lock, which also refuses any change to a resolved ticket. A support turn's ticket
+change, the staff replies it delivers and its exchange commit together
+(:meth:`TicketDesk.commit_turn`), under the same rules as :meth:`TicketDesk.open`.
 
 Logs carry tenant, ticket id, staff name and counts, never the text.
 """
@@ -21,6 +23,7 @@ from typing import TypeVar
 import structlog
 
 from npc_engine.errors import ConflictError, InvalidInputError, NotFoundError
+from npc_engine.state.records import Receipt, SupportOutcome, SupportWrite
 from npc_engine.state.support_base import TicketStore
 from npc_engine.support.pii import PiiRedactor
 from npc_engine.support.tickets import (
@@ -37,6 +40,7 @@ from npc_engine.support.triggers import Priority
 __all__ = ["MAX_TEXT", "TRANSITIONS", "TicketDesk"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 log = structlog.get_logger("npc_engine.support")
 
 MAX_TEXT = 4000
@@ -104,14 +108,7 @@ class TicketDesk:
         Added to an open ticket: the transcript lines it lacks, and the higher priority.
         Summary, suggested reply and question are redacted again (redaction is idempotent).
         """
-        if new.priority not in _RANK:
-            raise InvalidInputError(f"unknown priority {new.priority!r}; choose one of: {', '.join(_RANK)}")
-        clean = replace(
-            new,
-            summary=self._redact(new.summary),
-            suggested_reply=self._redact(new.suggested_reply),
-            question_redacted=self._redact(new.question_redacted),
-        )
+        clean = self._escalation(new)
         for _ in range(_ATTEMPTS):
             existing = await self.state.open_ticket_for(new.tenant, new.persona_id, new.player_id)
             try:
@@ -144,6 +141,26 @@ class TicketDesk:
         log.info("ticket.merged", tenant=ticket.tenant, ticket_id=ticket.ticket_id, priority=ticket.priority)
         return ticket
 
+    async def commit_turn(self, write: SupportWrite[R]) -> tuple[SupportOutcome, R]:
+        """Commit a support turn in one transaction (:class:`~npc_engine.state.records.SupportWrite`).
+
+        Its escalation follows :meth:`open`'s rules (priority checked, texts redacted, a
+        resolved ticket means a new one), its ``player_line`` :meth:`player_wrote`'s; the staff
+        replies it delivers, its exchange and its receipt commit with it, or nothing does.
+        """
+        if write.escalation is not None:
+            write = replace(write, escalation=self._escalation(write.escalation))
+        outcome, answer = await self.state.commit_support_turn(write)
+        if outcome.ticket is not None:
+            ticket = outcome.ticket
+            log.info(
+                f"ticket.{outcome.action}",
+                tenant=ticket.tenant,
+                ticket_id=ticket.ticket_id,
+                priority=ticket.priority,
+            )
+        return outcome, answer
+
     async def player_wrote(
         self, tenant: str, persona_id: str, player_id: str, text: str, *, at: float | None = None
     ) -> Ticket | None:
@@ -163,11 +180,25 @@ class TicketDesk:
         return ticket
 
     async def pending_replies(
-        self, tenant: str, player_id: str, *, persona_id: str | None = None, mark_delivered: bool = True
+        self,
+        tenant: str,
+        player_id: str,
+        *,
+        persona_id: str | None = None,
+        mark_delivered: bool = True,
+        receipt: Callable[[Sequence[StaffReply]], Receipt] | None = None,
     ) -> list[StaffReply]:
-        """Staff replies the game has not received yet, oldest first; each is handed out once."""
+        """Staff replies the game has not received yet, oldest first; each is handed out once.
+
+        ``receipt(replies)`` (the request's idempotent answer) commits with the delivery.
+        """
         return await self.state.pending_replies(
-            tenant, player_id, persona_id=persona_id, mark_delivered=mark_delivered, now=self.clock()
+            tenant,
+            player_id,
+            persona_id=persona_id,
+            mark_delivered=mark_delivered,
+            now=self.clock(),
+            receipt=receipt,
         )
 
     # -- staff -------------------------------------------------------------------------------
@@ -276,6 +307,17 @@ class TicketDesk:
     # -- helpers -----------------------------------------------------------------------------
     def _redact(self, text: str) -> str:
         return self.redactor.redact(text).text if text else text
+
+    def _escalation(self, new: NewTicket) -> NewTicket:
+        """``new`` as it is stored: a known priority; summary, suggested reply and question redacted."""
+        if new.priority not in _RANK:
+            raise InvalidInputError(f"unknown priority {new.priority!r}; choose one of: {', '.join(_RANK)}")
+        return replace(
+            new,
+            summary=self._redact(new.summary),
+            suggested_reply=self._redact(new.suggested_reply),
+            question_redacted=self._redact(new.question_redacted),
+        )
 
     async def _require(self, tenant: str, ticket_id: str) -> Ticket:
         ticket = await self.state.get_ticket(tenant, ticket_id)

@@ -8,18 +8,24 @@
    sensitive topic, strong negative sentiment, repeated failed answers.
 4. Retrieve FAQ entries and tickets (the FAQ also on its own, so FAQ/ticket agreement
    can be measured) and assess them (:mod:`npc_engine.support.confidence`): a
-   calibrated confidence, the category, its evidence.
+   calibrated confidence, the category, its evidence. Resolved tickets an outage kept out
+   of the knowledge base are learned first (:mod:`npc_engine.support.resolutions`). When the
+   search had to do without vector similarity (vector store or embedder down), keyword
+   matches alone are not trusted: the question is escalated, its reason detail naming the
+   outage rather than claiming nothing matched.
 5. Answer when nothing triggered and the confidence clears the persona's
    ``escalation.min_confidence``: the chosen source's own text, with citations
    (:mod:`npc_engine.support.answer`). Otherwise escalate: open a ticket (or add to the
    player's open one) with transcript, summary, category, priority, reason, the sources
    tried and a suggested reply, and tell the player honestly what happens next.
-6. Deliver staff replies waiting for the player; persist the exchange atomically.
+6. Commit in one transaction: the ticket change, the staff replies waiting for the player
+   (delivered with this reply), the exchange and, with an ``Idempotency-Key``, the answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -30,7 +36,14 @@ import structlog
 from knowledge.types import SearchHit
 from npc_engine.errors import BackendError, ConflictError, InvalidInputError
 from npc_engine.locale import detect_language, normalise_locale
-from npc_engine.state.records import Conversation, ConversationKey, Receipt, TurnWrite
+from npc_engine.state.records import (
+    Conversation,
+    ConversationKey,
+    Receipt,
+    SupportOutcome,
+    SupportWrite,
+    TurnWrite,
+)
 from npc_engine.support.answer import adapt_answer, introduced, pick_source, source_text
 from npc_engine.support.calibration import Calibrations, support_search
 from npc_engine.support.confidence import Assessment, assess
@@ -61,6 +74,12 @@ _MAX_RETRIES = 4
 
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 3)
+
+
+def _degraded_detail(why: str, hits: int) -> str:
+    """What staff read on a ticket escalated while the knowledge search could not rank by meaning."""
+    found = f"{hits} keyword match(es), not trusted to answer alone" if hits else "no keyword match either"
+    return f"knowledge search degraded ({why}); {found}"
 
 
 def _citation(hit: SearchHit) -> Citation:
@@ -129,10 +148,12 @@ class SupportTurns:
 
         t = time.perf_counter()
         kb = engine.knowledge(name)
+        await engine.resolutions.catch_up(name)  # resolutions an outage kept out of the knowledge base
         revision = await engine.state.revision(name)  # one catalog read for the searches and the calibration
-        merged = await support_search(
+        found = await support_search(
             kb, redacted, asyncio.ensure_future(self._embed(redacted)), revision=revision
         )
+        merged = found.hits
         calibration = await self.calibrations.get(kb, revision=revision)
         threshold = persona.escalation.min_confidence
         if threshold is None:
@@ -149,6 +170,15 @@ class SupportTurns:
         detail = ""
         if trigger is not None:
             reason, detail = trigger.reason, trigger.evidence
+        elif found.degraded is not None:  # BM25 alone is not trusted to answer: say why, not "no match"
+            reason, detail = EscalationReason.NO_KNOWLEDGE, _degraded_detail(found.degraded, len(merged))
+            log.warning(
+                "support.search_degraded",
+                tenant=name,
+                persona=persona.id,
+                why=found.degraded,
+                hits=len(merged),
+            )
         elif assessment.category is None or source is None:
             reason, detail = EscalationReason.NO_KNOWLEDGE, "no FAQ entry or ticket matched"
         elif not assessment.answerable:
@@ -192,69 +222,67 @@ class SupportTurns:
         timings["answer"] = _ms(t)
 
         t = time.perf_counter()
-        ticket_id: str | None = None
-        if reason is None:  # staff see what the player writes on an unresolved ticket (it reopens)
-            await engine.desk.player_wrote(name, persona.id, who.id, words, at=engine.clock())
-        else:
+        now = engine.clock()  # one time for the player's line, wherever it goes: retries dedupe it
+        escalation: NewTicket | None = None
+        if reason is not None:
             priority = priority_for(
                 reason, trigger.topic if trigger else None, trigger.sentiment if trigger else 0.0
             )
-            ticket = await engine.desk.open(
-                NewTicket(
-                    tenant=name,
-                    persona_id=persona.id,
-                    player_id=who.id,
-                    locale=reply_locale,
-                    category=assessment.category or "unknown",
-                    priority=str(priority),
-                    reason=str(reason),
-                    reason_detail=detail,
-                    question_redacted=redacted,
-                    summary=self._summary(reason, detail, assessment, redacted, conv),
-                    suggested_reply=engine.redactor.redact(source_text(source)).text if source else "",
-                    sources_tried=[c.model_dump() for c in map(_citation, merged[:8])],
-                    transcript=[
-                        *({"role": m.role, "text": m.text, "at": m.at} for m in conv.history),
-                        {"role": "player", "text": words, "at": engine.clock()},
-                    ],
-                    created_at=engine.clock(),
-                )
+            escalation = NewTicket(
+                tenant=name,
+                persona_id=persona.id,
+                player_id=who.id,
+                locale=reply_locale,
+                category=assessment.category or "unknown",
+                priority=str(priority),
+                reason=str(reason),
+                reason_detail=detail,
+                question_redacted=redacted,
+                summary=self._summary(reason, detail, assessment, redacted, conv),
+                suggested_reply=engine.redactor.redact(source_text(source)).text if source else "",
+                sources_tried=[c.model_dump() for c in map(_citation, merged[:8])],
+                transcript=[
+                    *({"role": m.role, "text": m.text, "at": m.at} for m in conv.history),
+                    {"role": "player", "text": words, "at": now},
+                ],
+                created_at=now,
             )
-            ticket_id = ticket.ticket_id
-            text_out = f"{what_happens_next(reason, reply_locale)} (#{ticket_id})"
-        timings["escalate"] = _ms(t)
-
-        staff = await engine.desk.pending_replies(name, who.id, persona_id=persona.id, mark_delivered=True)
-        reply = SupportReply(
-            persona_id=persona.id,
-            player_id=who.id,
-            text=text_out,
-            locale=reply_locale,
-            answered=reason is None,
-            escalated=reason is not None,
-            reason=str(reason) if reason else None,
-            reason_detail=detail,
-            ticket_id=ticket_id,
-            confidence=round(assessment.confidence, 4),
-            category=assessment.category,
-            citations=citations,
-            staff_replies=[
-                StaffReplyOut(reply_id=s.reply_id, ticket_id=s.ticket_id, staff=s.staff, text=s.text, at=s.at)
-                for s in staff
-            ],
-            usage=usage,
-            model=model_id,
-            adapted=adapted,
-            debug={"features": assessment.features, "evidence": list(assessment.evidence)},
-        )
-        t = time.perf_counter()
         if receipt is not None:  # the answer is stored with the exchange: fix it first
             timings["total"] = _ms(started)
-            reply.timings_ms = timings
-            await self._persist(key, conv, words, reply, receipt(reply))
-        else:
-            await self._persist(key, conv, words, reply)
-            timings["persist"] = _ms(t)
+
+        def build_reply(outcome: SupportOutcome) -> SupportReply:
+            """The reply, built inside the turn's transaction: it names the ticket and the staff replies."""
+            ticket_id = outcome.ticket.ticket_id if reason is not None and outcome.ticket else None
+            return SupportReply(
+                persona_id=persona.id,
+                player_id=who.id,
+                text=f"{what_happens_next(reason, reply_locale)} (#{ticket_id})" if reason else text_out,
+                locale=reply_locale,
+                answered=reason is None,
+                escalated=reason is not None,
+                reason=str(reason) if reason else None,
+                reason_detail=detail,
+                ticket_id=ticket_id,
+                confidence=round(assessment.confidence, 4),
+                category=assessment.category,
+                citations=citations,
+                staff_replies=[
+                    StaffReplyOut(
+                        reply_id=s.reply_id, ticket_id=s.ticket_id, staff=s.staff, text=s.text, at=s.at
+                    )
+                    for s in outcome.staff_replies
+                ],
+                usage=usage,
+                timings_ms=dict(timings) if receipt is not None else {},
+                model=model_id,
+                adapted=adapted,
+                debug={"features": assessment.features, "evidence": list(assessment.evidence)},
+            )
+
+        player_line = None if escalation else {"role": "player", "text": words, "at": now}
+        reply = await self._persist(key, conv, words, build_reply, escalation, player_line, receipt)
+        if receipt is None:
+            timings["persist"] = _ms(t)  # the ticket, the staff replies and the exchange
             timings["total"] = _ms(started)
             reply.timings_ms = timings
         log.info(
@@ -265,8 +293,8 @@ class SupportTurns:
             reason=reply.reason,
             confidence=reply.confidence,
             category=reply.category,
-            ticket_id=ticket_id,
-            timings_ms=timings,
+            ticket_id=reply.ticket_id,
+            timings_ms=reply.timings_ms,
         )
         return reply
 
@@ -320,36 +348,54 @@ class SupportTurns:
         key: ConversationKey,
         conv: Conversation,
         words: str,
-        reply: SupportReply,
-        receipt: Receipt | None = None,
-    ) -> None:
-        """Store the exchange (original words: only staff see the record); retry on a concurrent write."""
+        build_reply: Callable[[SupportOutcome], SupportReply],
+        escalation: NewTicket | None,
+        player_line: dict[str, Any] | None,
+        receipt: Callable[[SupportReply], Receipt] | None,
+    ) -> SupportReply:
+        """Commit the turn in one transaction (:meth:`TicketDesk.commit_turn`): the ticket change, the
+        staff replies delivered, the exchange (original words: only staff see the record) and the
+        receipt. A concurrent write rolls all of it back: run again on the fresh conversation."""
         engine = self.engine
-        meta = {
-            "answered": reply.answered,
-            "escalated": reply.escalated,
-            "reason": reply.reason,
-            "ticket_id": reply.ticket_id,
-            "citations": [c.id for c in reply.citations],
-            "confidence": reply.confidence,
-        }
-        for _ in range(_MAX_RETRIES):
-            now = engine.clock()
+
+        def exchange(
+            outcome: SupportOutcome, conv: Conversation, at: float
+        ) -> tuple[TurnWrite, SupportReply]:
+            reply = build_reply(outcome)
+            meta = {
+                "answered": reply.answered,
+                "escalated": reply.escalated,
+                "reason": reply.reason,
+                "ticket_id": reply.ticket_id,
+                "citations": [c.id for c in reply.citations],
+                "confidence": reply.confidence,
+            }
             write = TurnWrite(
                 key=key,
                 expected_version=conv.version,
-                started_at=conv.started_at if conv.started_at is not None else now,
-                at=now,
+                started_at=conv.started_at if conv.started_at is not None else at,
+                at=at,
                 affect=conv.affect or {},
                 summary=conv.summary,
                 summarised_upto=conv.summarised_upto,
                 turns_added=1,
                 messages=[("player", words, {"locale": reply.locale}), ("agent", reply.text, meta)],
-                receipt=receipt,
+                receipt=receipt(reply) if receipt is not None else None,
+            )
+            return write, reply
+
+        for _ in range(_MAX_RETRIES):
+            now = engine.clock()
+            support = SupportWrite(
+                key=key,
+                now=now,
+                exchange=functools.partial(exchange, conv=conv, at=now),
+                escalation=escalation,
+                player_line=player_line,
             )
             try:
-                await engine.state.commit_turn(write)
-                return
+                _, reply = await engine.desk.commit_turn(support)
+                return reply
             except ConflictError:
                 conv = await engine.state.load_conversation(key, history_limit=0)
         raise ConflictError(f"support conversation {key.persona_id}/{key.player_id} kept changing; retry")

@@ -102,3 +102,17 @@ async def test_a_vector_store_outage_degrades_to_gated_lexical_search(mini_world
         hits = await kb.search("great forge Ironhold vault", kinds=("lore",), asker=dwarf())
     assert [h.source_id for h in hits] == ["lore:forge"]  # the vault stays gated
     assert any(e["event"] == "kb.dense_unavailable" and e["log_level"] == "warning" for e in logs)
+
+
+async def test_a_search_says_it_degraded_and_why_only_when_it_did(mini_world: Path, make_kb) -> None:
+    kb = make_kb()
+    await ingest_world(kb, mini_world, stages=STAGES)
+    healthy = await kb.retrieve("great forge Ironhold vault", kinds=("lore",), asker=dwarf())
+    assert healthy.degraded is None and any(h.dense_score is not None for h in healthy.hits)
+    kb.vectors = _DownVectorStore()
+    warm = await kb.retrieve("great forge Ironhold vault", kinds=("lore",), asker=dwarf())
+    assert warm.degraded is None  # its partitions are held in memory: no round trip to fail
+    cold = make_kb(store=kb.catalog, vectors=_DownVectorStore())
+    down = await cold.retrieve("great forge Ironhold vault", kinds=("lore",), asker=dwarf())
+    assert down.degraded == "vector store unavailable"
+    assert [h.source_id for h in down.hits] == ["lore:forge"] and down.hits[0].dense_score is None

@@ -16,9 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -441,42 +438,9 @@ async def test_garbage_is_a_clear_backend_error(
 
 # -- in front of a real server -------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """llama.cpp's OpenAI-compatible server with the bundled GGUF, started as test_openai_server.py does."""
-    pytest.importorskip("llama_cpp.server", reason="the llama-cpp-python[server] extra is not installed")
-    from npc_engine.llm.llamacpp import bundled_gguf
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "npc_engine.llm.llama_server", "--model", str(bundled_gguf()),
-         "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1", "--n_ctx", "2048",
-         "--model_alias", "smollm2"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while proc.poll() is None and time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("llama.cpp's server did not become ready (see its server.log)")
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+def llama(llama_server: str) -> str:
+    """The session's llama.cpp server with the bundled GGUF (``tests/conftest.py``)."""
+    return llama_server
 
 
 @pytest.mark.slow

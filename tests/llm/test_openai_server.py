@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
+from npc_engine.devservices import free_port
 from npc_engine.errors import ChatModelError, ChatModelTimeout, ConfigError
 from npc_engine.llm import ChatMessage, ChatRequest
 from npc_engine.llm.factory import make_chat_model
@@ -23,64 +19,10 @@ pytestmark = pytest.mark.slow
 MESSAGES = [ChatMessage("system", "You are Brannoc, a gruff smith."), ChatMessage("user", "Hello there!")]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from npc_engine.llm.llamacpp import bundled_gguf
-
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
-    log = log_path.open("wb")  # not a pipe: llama.cpp's load log would fill it and block the server
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "npc_engine.llm.llama_server",  # llama_cpp.server with the crash-safe model loading
-            "--model",
-            str(bundled_gguf()),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_threads",
-            "1",
-            "--n_ctx",
-            "2048",
-            "--model_alias",
-            "smollm2",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"llama_cpp.server exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
-                )
-            try:
-                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError("llama_cpp.server did not become ready in 90 s")
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+def server(llama_server: str) -> str:
+    """The session's llama.cpp server (``tests/conftest.py``): base URL, model ``smollm2``."""
+    return llama_server
 
 
 @pytest.fixture
@@ -148,6 +90,6 @@ async def test_a_slow_server_raises_a_timeout(server: str, opened: list[OpenAICh
 
 
 async def test_a_server_that_is_down_is_a_clear_backend_error(opened: list[OpenAIChatModel]) -> None:
-    model = _open(opened, OpenAIChatModel(f"http://127.0.0.1:{_free_port()}/v1", "smollm2", retries=1))
+    model = _open(opened, OpenAIChatModel(f"http://127.0.0.1:{free_port()}/v1", "smollm2", retries=1))
     with pytest.raises(ChatModelError, match="failed after 2 attempts"):
         await model.generate(ChatRequest(messages=MESSAGES, timeout_s=5))

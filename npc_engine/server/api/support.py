@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -19,6 +20,7 @@ from npc_engine.server.deps import EngineDep, GameDep, RepliesDep
 from npc_engine.server.errors import ERROR_RESPONSES
 from npc_engine.server.idempotency import Receipts
 from npc_engine.server.sse import SSE_EVENT_SCHEMA
+from npc_engine.support.tickets import StaffReply
 from npc_engine.support.types import StaffReplyOut, SupportReply
 
 __all__ = ["ClaimIn", "ClaimedReplies", "router"]
@@ -93,18 +95,25 @@ async def claim_staff_replies(
 ) -> Response:
     """Staff answers the game has not delivered yet, oldest first; each is handed out once.
 
-    Send an ``Idempotency-Key``: a retry after a lost answer then gets the same replies back.
+    Send an ``Idempotency-Key``: a retry after a lost answer then gets the same replies back
+    (the answer is stored in the transaction that marks them delivered).
     """
 
-    async def produce(_: Receipts | None) -> ClaimedReplies:
-        replies = await engine.desk.pending_replies(
-            principal.tenant, body.player_id, persona_id=body.persona_id
-        )
+    def claimed(replies: Sequence[StaffReply]) -> ClaimedReplies:
         return ClaimedReplies(
             replies=[
                 StaffReplyOut(reply_id=r.reply_id, ticket_id=r.ticket_id, staff=r.staff, text=r.text, at=r.at)
                 for r in replies
             ]
         )
+
+    async def produce(receipts: Receipts | None) -> ClaimedReplies:
+        replies = await engine.desk.pending_replies(
+            principal.tenant,
+            body.player_id,
+            persona_id=body.persona_id,
+            receipt=(lambda replies: receipts(claimed(replies))) if receipts is not None else None,
+        )
+        return claimed(replies)
 
     return await idempotency(request).json(request, principal.tenant, idempotency_key, body, produce)
