@@ -127,7 +127,7 @@ async def _raw_once(threads: int, inputs: list[tuple[str, EmbedKind]]) -> float:
     raw = E5Embedder(threads=threads, batch_size=Settings().embed_batch)
     started = time.perf_counter()
     for mode in ("query", "document"):  # the very inputs ingest embedded, batched the same way
-        await raw.embed([text for text, kind in inputs if kind == mode], kind=mode)  # type: ignore[arg-type]
+        await raw.embed([text for text, kind in inputs if kind == mode], kind=mode)
     raw.close()
     return time.perf_counter() - started
 
@@ -171,10 +171,15 @@ async def bench_query(size: int, queries: int, embedder: E5Embedder) -> tuple[fl
         for i in range(size):
             a = i % len(anchors_text)
             text = f"{anchors_text[a]} {' '.join(rng.choices(WORDS, k=10))} item{i}"
-            vec = anchors[a] + nrng.normal(0, 0.02, anchors.shape[1]).astype(np.float32)
+            vec = anchors[a] + nrng.normal(0, 0.02, size=(anchors.shape[1],)).astype(np.float32)
             vec /= np.linalg.norm(vec)
             gate = OPEN_GATE if rng.random() < 0.6 else gates[1 + i % 15]
-            meta = {"tenant": "bench", "kind": "lore", "source_id": f"lore:d{i}", "gate_id": gate.gate_id}
+            meta: dict[str, str | int | float | bool] = {
+                "tenant": "bench",
+                "kind": "lore",
+                "source_id": f"lore:d{i}",
+                "gate_id": gate.gate_id,
+            }
             chunks.append(
                 CatalogChunk(f"lore:d{i}#0", f"lore:d{i}", "lore", 0, f"d{i}", text, gate.gate_id, meta)
             )

@@ -45,8 +45,15 @@ Then the store is checked against what the clients saw acknowledged:
 
 Last line: ``turns_per_s=... p50_ms=... p99_ms=... errors=... lost=... duplicates=... unavailable=...
 hangs=... fallbacks=...`` (and ``healed_model_share=``, ``recovered_s=`` with faults).
+Soak (``--soak WINDOWS``): the steady load for ``WINDOWS`` x ``--seconds`` on one deployment,
+the same players throughout (their conversations and memories grow as in a long-running
+server), measured window by window; last line ``turns= turns_per_s= p99_ms= errors= lost=
+duplicates= tput_last_vs_first= p99_last_vs_first= rss_first_mb= rss_last_mb= rss_growth_mb=``
+(throughput and p99 of the last window against the first; the workers' resident memory,
+each worker's process group summed, after the first window and after the last).
+
 Usage: ``python bench/load.py [--players 100] [--seconds 30] [--workers 2] [--crash none|worker|all]
-[--faults none|llm|chroma|postgres|all] [--server processes|uvicorn]``
+[--faults none|llm|chroma|postgres|all] [--server processes|uvicorn] [--soak WINDOWS]``
 """
 
 # ruff: noqa: E402  (the imports below must come after the sys.path fix)
@@ -600,6 +607,76 @@ def load_on(
     )
 
 
+def group_rss_mb(pgid: int) -> float:
+    """Resident memory of a process group (a worker and its embedder child), read from /proc."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)": state ppid pgrp ...
+            if int(fields[2]) == pgid:
+                total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # rss, in pages
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return total / 2**20
+
+
+@dataclass
+class Soak:
+    """``windows`` runs of :func:`load_on` on one deployment, the same players throughout."""
+
+    windows: list[Result]
+    rss_mb: list[float]  # the workers' resident memory (process groups summed) after each window
+    lost: int  # over every window
+    duplicates: int  # in the store at the end (each window's check sees the whole history)
+
+    def line(self) -> str:
+        first, last = self.windows[0], self.windows[-1]
+        turns = sum(w.turns for w in self.windows)
+        return (
+            f"turns={turns} turns_per_s={sum(w.turns_per_s for w in self.windows) / len(self.windows):.1f} "
+            f"p99_ms={max(w.p99_ms for w in self.windows):.1f} errors={sum(w.errors for w in self.windows)} "
+            f"lost={self.lost} duplicates={self.duplicates} "
+            f"tput_last_vs_first={last.turns_per_s / first.turns_per_s:.2f} "
+            f"p99_last_vs_first={last.p99_ms / first.p99_ms:.2f} "
+            f"rss_first_mb={self.rss_mb[0]:.0f} rss_last_mb={self.rss_mb[-1]:.0f} "
+            f"rss_growth_mb={self.rss_mb[-1] - self.rss_mb[0]:.0f}"
+        )
+
+
+def soak(
+    *, players: int, seconds: float, windows: int, workers: int, postgres: str = DEFAULT_POSTGRES,
+    embedder: str = "e5", log: bool = True,
+) -> Soak:  # fmt: skip
+    """The steady load for ``windows`` x ``seconds`` on one deployment, measured window by window.
+
+    The same players go on talking from window to window, so their conversations, memories and
+    the stored receipts grow as in a long-running server: a leak shows as memory that keeps
+    growing after the first window (the warm-up), a cost that grows with history as a falling
+    throughput ratio.
+    """
+    with deployment(workers=workers, postgres=postgres, embedder=embedder, log=log) as dep:
+        return soak_on(dep, players=players, seconds=seconds, windows=windows, log=log)
+
+
+def soak_on(
+    dep: Deployment, *, players: int, seconds: float, windows: int, log: bool = True, prefix: str = "soak-"
+) -> Soak:
+    """:func:`soak` on a running deployment."""
+    say = print if log else (lambda *a, **k: None)
+    results: list[Result] = []
+    rss: list[float] = []
+    for w in range(windows):
+        result = load_on(dep, players=players, seconds=seconds, log=False, prefix=prefix)
+        results.append(result)
+        rss.append(sum(group_rss_mb(p.pid) for p in dep.workers.procs if p is not None))
+        say(
+            f"window {w + 1}/{windows}: {result.turns} turns, {result.turns_per_s:.1f} turns/s, "
+            f"p50 {result.p50_ms:.0f} ms, p99 {result.p99_ms:.0f} ms, {result.errors} errors, "
+            f"{result.lost} lost, workers' RSS {rss[-1]:.0f} MB"
+        )
+    return Soak(results, rss, lost=sum(r.lost for r in results), duplicates=results[-1].duplicates)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--players", type=int, default=100)
@@ -614,7 +691,24 @@ def main() -> None:
         help="one `serve` per worker on its own port, or one `serve --workers N` (uvicorn's supervisor)",
     )
     parser.add_argument("--postgres", default=os.environ.get("NPCENGINE_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
+    parser.add_argument(
+        "--soak",
+        type=int,
+        default=0,
+        metavar="WINDOWS",
+        help="steady load for WINDOWS x --seconds on one deployment, the same players throughout; "
+        "prints each window's throughput, latency and the workers' memory",
+    )
     args = parser.parse_args()
+    if args.soak:
+        if args.crash != "none" or args.faults != "none" or args.server != "processes":
+            parser.error("--soak runs the steady load: leave out --crash, --faults and --server")
+        outcome = soak(
+            players=args.players, seconds=args.seconds, windows=args.soak, workers=args.workers,
+            postgres=args.postgres,
+        )  # fmt: skip
+        print(outcome.line())
+        return
     result = run(
         players=args.players,
         seconds=args.seconds,

@@ -126,7 +126,7 @@ async def banking77(b77: Path, limit: int | None) -> dict[str, float]:
         )
         started = time.perf_counter()
         vectors = await engine.embedder.embed([r["text"] for r in test], kind="query")
-        correct = collections.Counter()
+        correct: collections.Counter[str] = collections.Counter()
         for row, vector in zip(test, vectors, strict=True):
             gold = row["category"]
             hits = await kb.search(row["text"], kinds=("faq", "ticket"), k=10, query_vector=vector)

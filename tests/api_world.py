@@ -53,9 +53,8 @@ class ApiWorld:
 
     @staticmethod
     def settings(root: Path, **overrides: Any) -> Settings:
-        return Settings(  # type: ignore[call-arg]
-            _env_file=None, embedder="hash", vector_store="memory", data_dir=root, llm="scripted", **overrides
-        )
+        fields: dict[str, Any] = {"embedder": "hash", "vector_store": "memory", "llm": "scripted"}
+        return Settings(_env_file=None, data_dir=root, **(fields | overrides))  # type: ignore[call-arg]
 
     @classmethod
     def build(

@@ -169,5 +169,27 @@ class OpenAIChatModel:
         except httpx.TransportError as exc:
             raise ChatModelError(f"{self.id}: connection failed: {exc}") from None
 
+    async def heartbeat(self) -> None:
+        """Raise ``ChatModelError`` unless the server answers ``GET /models`` and lists the model.
+
+        For ``/readyz``. A server that lists no model, or that answers with something other than
+        OpenAI's list, is taken at its word; ``name`` matches a listed ``name:tag`` (Ollama).
+        """
+        try:
+            response = await self._client.get(f"{self.base_url}/models", timeout=self.timeout_s)
+        except httpx.TransportError as exc:
+            raise ChatModelError(f"{self.id}: connection failed: {type(exc).__name__} {exc}") from None
+        if response.status_code >= 400:
+            raise ChatModelError(f"{self.id}: GET /models answered HTTP {response.status_code}")
+        try:
+            ids = [str(m["id"]) for m in response.json()["data"]]
+        except (ValueError, KeyError, TypeError):
+            return
+        if ids and self.model not in ids and self.model not in {i.split(":", 1)[0] for i in ids}:
+            listed = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+            raise ChatModelError(
+                f"{self.id}: the server does not serve model {self.model!r} (it lists: {listed})"
+            )
+
     async def aclose(self) -> None:
         await self._client.aclose()

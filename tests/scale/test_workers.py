@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from bench.load import DEFAULT_POSTGRES, Deployment, deployment, load_on, run, stored_turns
+from bench.load import DEFAULT_POSTGRES, Deployment, deployment, load_on, run, soak_on, stored_turns
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +70,19 @@ def test_players_on_two_workers_lose_no_acknowledged_turn_and_duplicate_none(
     assert (result.errors, result.lost, result.duplicates) == (0, 0, 0), result.error_samples
     if crash != "none":
         assert result.retries > 0
+
+
+def test_a_soak_keeps_the_same_players_talking_and_measures_each_window(two_workers: Deployment) -> None:
+    """``bench/load.py --soak``, short: the players' conversations go on from window to window."""
+    prefix = _prefix()
+    outcome = soak_on(two_workers, players=10, seconds=3, windows=2, log=False, prefix=prefix)
+    first, second = outcome.windows
+    assert (outcome.lost, outcome.duplicates, first.errors + second.errors) == (0, 0, 0)
+    assert first.turns >= 10 and second.turns >= 10
+    stored = asyncio.run(stored_turns(two_workers.state_url, [f"{prefix}{n}" for n in range(10)]))
+    assert sum(len(t) for t in stored.values()) == first.turns + second.turns  # one history, both windows
+    assert len(outcome.rss_mb) == 2 and all(mb > 50 for mb in outcome.rss_mb)  # two workers' processes
+    assert "rss_growth_mb=" in outcome.line() and "tput_last_vs_first=" in outcome.line()
 
 
 def test_uvicorn_restarts_a_killed_worker_and_no_acknowledged_turn_is_lost_or_duplicated(

@@ -2,7 +2,11 @@
 
 * ``/healthz``: the process answers (liveness; restart the worker if it does not).
 * ``/readyz``: the state store and the vector store answer within 2 s each (readiness; take
-  the worker out of the load balancer while it says 503). Each check's result is named.
+  the worker out of the load balancer while it says 503). Each check's result is named. With a
+  remote model server (the ``openai`` backend) it is checked too (``GET /models`` lists the
+  model), but a failure there is ``degraded`` with 200, not 503: every worker shares that
+  server, and while it is down the fallback composer still answers every turn, so taking the
+  workers out of rotation would only turn degraded replies into none.
 * ``/metrics``: Prometheus text (:mod:`npc_engine.server.metrics`). Labels hold tenant ids
   and route templates, never player ids or text; scrape it from inside your network.
 """
@@ -10,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable
 from typing import Any
 
@@ -33,7 +38,7 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: str  # ready | not_ready
+    status: str  # ready | degraded (200: the model server fails, turns fall back) | not_ready (503)
     checks: dict[str, str]  # name -> "ok" or what failed
 
 
@@ -41,6 +46,10 @@ class Readiness(BaseModel):
 async def healthz() -> Health:
     """The process serves requests."""
     return Health(status="ok")
+
+
+async def _raise(exc: Exception) -> None:
+    raise exc
 
 
 async def _check(work: Awaitable[Any]) -> str:
@@ -62,17 +71,28 @@ async def _check(work: Awaitable[Any]) -> str:
     summary="Readiness",
 )
 async def readyz(engine: EngineDep) -> Response:
-    """``ready`` when the state store and the vector store answer; else 503 naming what failed."""
+    """``ready`` when the state store and the vector store answer, else 503 naming what failed;
+    ``degraded`` (200) when they do but the model server does not."""
     heartbeat = getattr(engine.vectors, "heartbeat", None)  # in-memory stores have none: always up
-    state, vectors = await asyncio.gather(
+    # the local model runs in-process and LangChain models have no standard probe: only a
+    # remote server has a heartbeat
+    try:
+        model_heartbeat = getattr(engine.chat_model, "heartbeat", None)
+    except Exception as exc:  # a model that cannot be built: its turns fall back too
+        model_heartbeat = functools.partial(_raise, exc)
+    state, vectors, *model = await asyncio.gather(
         _check(engine.state.tenant_exists(engine.settings.tenant)),
         _check(heartbeat()) if callable(heartbeat) else _check(asyncio.sleep(0)),
+        *([_check(model_heartbeat())] if callable(model_heartbeat) else []),
     )
     checks = {"state_store": state, "vector_store": vectors}
-    ready = all(v == "ok" for v in checks.values())
-    if not ready:
-        log.warning("server.not_ready", **checks)
-    body = Readiness(status="ready" if ready else "not_ready", checks=checks)
+    if model:
+        checks["language_model"] = model[0]
+    ready = state == "ok" and vectors == "ok"
+    status = "not_ready" if not ready else "ready" if all(v == "ok" for v in checks.values()) else "degraded"
+    if status != "ready":
+        log.warning(f"server.{status}", **checks)
+    body = Readiness(status=status, checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
