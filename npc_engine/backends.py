@@ -38,7 +38,7 @@ def make_embedder(settings: Settings, *, threads: int | None = None) -> Embedder
         from knowledge.embedders.hashing import HashEmbedder
 
         try:
-            return HashEmbedder(int(arg) if arg else 256)
+            return HashEmbedder(int(arg) if arg else 256, record=False)  # a server keeps no texts
         except ValueError:
             raise ConfigError(
                 f"NPC_EMBEDDER={settings.embedder!r}: write hash or hash:DIM with DIM a number"

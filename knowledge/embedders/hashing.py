@@ -2,7 +2,8 @@
 
 Feature hashing of lower-cased word unigrams, bigrams and character trigrams into
 ``dim`` signed buckets, L2-normalised. Texts sharing words land close; it knows no
-synonyms and no languages. It records every call in ``calls``.
+synonyms and no languages. It records every call in ``calls``, unless ``record=False``
+(what ``NPC_EMBEDDER=hash`` builds: a server would otherwise keep every text it embedded).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 class HashEmbedder:
-    def __init__(self, dim: int = 256) -> None:
+    def __init__(self, dim: int = 256, *, record: bool = True) -> None:
         self.dim = dim
         self.id = f"hash-{dim}"
+        self.record = record
         self.calls: list[tuple[EmbedKind, tuple[str, ...]]] = []
 
     def _vector(self, text: str) -> np.ndarray:
@@ -42,7 +44,8 @@ class HashEmbedder:
         return vec / norm if norm else vec
 
     def embed_sync(self, texts: Sequence[str], *, kind: EmbedKind) -> np.ndarray:
-        self.calls.append((kind, tuple(texts)))
+        if self.record:
+            self.calls.append((kind, tuple(texts)))
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.vstack([self._vector(t) for t in texts])

@@ -46,7 +46,7 @@ def make_chat_model(spec: str, *, n_threads: int = 1) -> ChatModel:
         from npc_engine.llm.scripted import ScriptedChatModel
 
         reply = json.dumps({"text": arg or "Aye.", "emotion": "neutral", "actions": []})
-        return ScriptedChatModel([reply])
+        return ScriptedChatModel([reply], record=False)  # a server keeps no prompts
     raise ConfigError(
         f"unknown chat model {spec!r}; use llamacpp[:PATH.gguf], openai:<base_url>#<model>, langchain:<module>.<Class>, composer or scripted"
     )

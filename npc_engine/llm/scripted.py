@@ -1,5 +1,9 @@
 """A scripted chat model for tests: deterministic replies, every request recorded.
 
+``record=False`` (what ``NPC_LLM=scripted`` builds, for servers under benchmark load) keeps no
+request: a server that recorded each one grew by every prompt it sent, and a soak run measured
+that fake's memory rather than the engine's.
+
 A script item is a reply string, an exception instance (raised, to simulate a backend
 failure), or a callable ``(request) -> str`` (to simulate a model that, say, echoes its
 prompt). When the script runs out, the last item repeats.
@@ -20,18 +24,27 @@ ScriptItem = str | BaseException | Callable[[ChatRequest], str]
 
 class ScriptedChatModel:
     def __init__(
-        self, script: Sequence[ScriptItem] = ("...",), *, delay_s: float = 0.0, id: str = "scripted"
+        self,
+        script: Sequence[ScriptItem] = ("...",),
+        *,
+        delay_s: float = 0.0,
+        id: str = "scripted",
+        record: bool = True,
     ) -> None:
         if not script:
             raise ConfigError("ScriptedChatModel needs at least one script item")
         self.id = id
         self.script = list(script)
         self.delay_s = delay_s
-        self.requests: list[ChatRequest] = []
+        self.record = record
+        self.calls = 0
+        self.requests: list[ChatRequest] = []  # every request, in order (none unless ``record``)
 
     def _next(self, request: ChatRequest) -> str:
-        self.requests.append(request)
-        item = self.script[min(len(self.requests) - 1, len(self.script) - 1)]
+        self.calls += 1
+        if self.record:
+            self.requests.append(request)
+        item = self.script[min(self.calls - 1, len(self.script) - 1)]
         if isinstance(item, BaseException):
             raise item
         return item(request) if callable(item) else item
