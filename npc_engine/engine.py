@@ -169,6 +169,18 @@ class Engine:
             vectors=make_vector_store(settings),
         )
 
+    async def aclose(self) -> None:
+        """:meth:`close`, after closing what only an event loop can close (the ``openai``
+        backend's HTTP client, in the loop its connections belong to). The server's lifespan
+        calls this."""
+        model_aclose = getattr(self._chat_model, "aclose", None)
+        if callable(model_aclose):
+            try:
+                await model_aclose()
+            except Exception as exc:  # shutting down: log it, close the rest
+                log.warning("engine.model_close_failed", error=f"{type(exc).__name__}: {exc}")
+        self.close()
+
     def close(self) -> None:
         self.vectors.close()
         self.state.close()

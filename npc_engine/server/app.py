@@ -83,7 +83,7 @@ def create_app(engine_or_settings: Engine | Settings) -> FastAPI:
         try:
             yield
         finally:
-            engine.close()
+            await engine.aclose()
 
     app = FastAPI(
         title="npc-engine",

@@ -123,3 +123,14 @@ def test_heartbeat_refuses_an_unlisted_model_and_an_error_status() -> None:
         asyncio.run(_listing({"data": [{"id": "mistral:7b"}]}).heartbeat())
     with pytest.raises(ChatModelError, match="HTTP 401"):
         asyncio.run(_listing({"error": "no key"}, status=401).heartbeat())
+
+
+def test_a_server_closes_the_model_servers_http_client_at_shutdown(tmp_path) -> None:
+    """The lifespan closes the ``openai`` backend's async client in its own loop (``Engine.aclose``)."""
+    settings = ApiWorld.settings(tmp_path, llm=f"openai:http://127.0.0.1:{free_port()}/v1#smollm2")
+    app = create_app(settings)
+    with TestClient(app) as client:
+        assert client.get("/readyz").json()["status"] == "degraded"  # the model was built and probed
+        model = app.state.engine.chat_model
+        assert isinstance(model, OpenAIChatModel) and not model._client.is_closed
+    assert model._client.is_closed
