@@ -700,6 +700,8 @@ def main() -> None:
         "prints each window's throughput, latency and the workers' memory",
     )
     args = parser.parse_args()
+    if args.soak < 0:
+        parser.error(f"--soak {args.soak}: give the number of windows (1 or more), or leave it out")
     if args.soak:
         if args.crash != "none" or args.faults != "none" or args.server != "processes":
             parser.error("--soak runs the steady load: leave out --crash, --faults and --server")

@@ -14,9 +14,8 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import APIRouter, Request
@@ -25,6 +24,9 @@ from pydantic import BaseModel
 
 from npc_engine.server.deps import EngineDep
 from npc_engine.server.metrics import CONTENT_TYPE
+
+if TYPE_CHECKING:
+    from npc_engine.engine import Engine
 
 __all__ = ["router"]
 
@@ -48,8 +50,8 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-async def _raise(exc: Exception) -> None:
-    raise exc
+def _failed(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 async def _check(work: Awaitable[Any]) -> str:
@@ -59,8 +61,18 @@ async def _check(work: Awaitable[Any]) -> str:
     except TimeoutError:
         return f"no answer within {_CHECK_S:g} s"
     except Exception as exc:
-        return f"{type(exc).__name__}: {str(exc)[:200]}"
+        return _failed(exc)
     return "ok"
+
+
+async def _model_check(engine: Engine) -> str | None:
+    """The model server's answer, or ``None`` with no server to ask: the local model runs
+    in-process, and LangChain models have no standard probe."""
+    try:
+        heartbeat = getattr(engine.chat_model, "heartbeat", None)
+    except Exception as exc:  # a model that cannot be built: its turns fall back too
+        return _failed(exc)
+    return await _check(heartbeat()) if callable(heartbeat) else None
 
 
 @router.get(
@@ -74,20 +86,14 @@ async def readyz(engine: EngineDep) -> Response:
     """``ready`` when the state store and the vector store answer, else 503 naming what failed;
     ``degraded`` (200) when they do but the model server does not."""
     heartbeat = getattr(engine.vectors, "heartbeat", None)  # in-memory stores have none: always up
-    # the local model runs in-process and LangChain models have no standard probe: only a
-    # remote server has a heartbeat
-    try:
-        model_heartbeat = getattr(engine.chat_model, "heartbeat", None)
-    except Exception as exc:  # a model that cannot be built: its turns fall back too
-        model_heartbeat = functools.partial(_raise, exc)
-    state, vectors, *model = await asyncio.gather(
+    state, vectors, model = await asyncio.gather(
         _check(engine.state.tenant_exists(engine.settings.tenant)),
         _check(heartbeat()) if callable(heartbeat) else _check(asyncio.sleep(0)),
-        *([_check(model_heartbeat())] if callable(model_heartbeat) else []),
+        _model_check(engine),
     )
     checks = {"state_store": state, "vector_store": vectors}
-    if model:
-        checks["language_model"] = model[0]
+    if model is not None:
+        checks["language_model"] = model
     ready = state == "ok" and vectors == "ok"
     status = "not_ready" if not ready else "ready" if all(v == "ok" for v in checks.values()) else "degraded"
     if status != "ready":
